@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Containers (CTR-1..6): the real Dockerfile and compose files built and run with podman and docker-compose
+# 1.29 (no Docker engine or registry here: ../shared/containers/ provides the stand-in base images), then
+# `npm run test:containers`. About 10 minutes on a fresh machine, most of it the stand-ins and the first build.
+set -euo pipefail
+root="$(git rev-parse --show-toplevel)"
+cd "$root"
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
+apt_install openssl curl
+
+"$root/../shared/containers/prepare.sh"
+# The tests stop podman's API and the health-check ticker themselves; this covers a run that dies early.
+trap '"$root/../shared/containers/compose-env.sh" stop >/dev/null 2>&1 || true' EXIT
+npm run test:containers

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# CI step: the monitoring assets (OBS-6, OBS-9, OBS-10) checked with promtool from Debian's prometheus package:
+# alert rules syntax and unit tests (each alert firing and not firing), and the Prometheus example config.
+# The dashboard's queries are checked against a live scrape by test/faults/metrics.test.ts (step 40).
+# Usage: bash .ci/steps/45-monitoring.sh
+set -euo pipefail
+cd "$(dirname "$0")/../../monitoring/prometheus"
+# shellcheck source=.ci/lib.sh
+source ../../.ci/lib.sh
+
+apt_install prometheus
+
+promtool check rules alerts.yml
+promtool test rules alerts.test.yml
+promtool check config prometheus.yml

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Deploys one version (DB-1, OPS-1, OPS-3, OPS-4, OPS-5): build it in its own release directory, migrate, switch the
+# `current` symlink atomically, reload without downtime, smoke test, and roll back by itself when the smoke fails.
+set -euo pipefail
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: sudo deploy.sh VERSION        VERSION: a git tag or commit of SHIPSHAPE_REPO, e.g. v1.4.0
+  SHIPSHAPE_REPO            git URL or path of the source (default /srv/shipshape/repo.git, a mirror)
+  SHIPSHAPE_ROOT            default /srv/shipshape (releases/, current, previous, deploys.log)
+  SHIPSHAPE_SERVICE         systemd unit (default shipshape)
+  SHIPSHAPE_ENV_FILE        the unit's environment file, read for migrations (default /etc/shipshape/shipshape.env)
+  SHIPSHAPE_SMOKE_URL       where smoke.sh checks the app (default http://127.0.0.1:3000)
+  SHIPSHAPE_KEEP_RELEASES   releases kept besides current and previous (default 5)
+  SHIPSHAPE_NPM_INSTALL     the install command (default "npm ci"; never change it on a real server)
+  SHIPSHAPE_ROLLBACK_MIGRATIONS=1   on a failed smoke, also undo this deploy's migrations (default 0)
+USAGE
+}
+
+[ $# -eq 1 ] || { usage; exit 64; }
+case "$1" in -h | --help) usage; exit 0 ;; esac
+version="$1"
+[[ "$version" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || { echo "deploy: VERSION must be a plain tag or commit name" >&2; exit 64; }
+
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SHIPSHAPE_REPO="${SHIPSHAPE_REPO:-$SHIPSHAPE_ROOT/repo.git}"
+keep="${SHIPSHAPE_KEEP_RELEASES:-5}"
+read -r -a npm_install <<<"${SHIPSHAPE_NPM_INSTALL:-npm ci}"
+releases="$SHIPSHAPE_ROOT/releases"
+release="$releases/$version"
+
+mkdir -p "$releases"
+take_deploy_lock
+
+# The source of VERSION, exactly as tagged: a mirror of the repository, then git archive (no .git on the server).
+fetch_source() {
+  local mirror="$SHIPSHAPE_ROOT/repo.git"
+  if [ "$SHIPSHAPE_REPO" != "$mirror" ]; then
+    if [ -d "$mirror" ]; then
+      git --git-dir="$mirror" fetch --quiet --prune --tags "$SHIPSHAPE_REPO" '+refs/heads/*:refs/heads/*'
+    else
+      git clone --quiet --mirror "$SHIPSHAPE_REPO" "$mirror"
+    fi
+  fi
+  git --git-dir="$mirror" rev-parse --verify --quiet "$version^{commit}" || die "no tag or commit $version in $SHIPSHAPE_REPO"
+}
+
+# Builds into a scratch directory and renames it into place only when complete, so a half-built release is never
+# mistaken for a good one. A version already built is reused (a redeploy after a rollback is quick).
+build_release() {
+  if [ -f "$release/.release" ]; then
+    log "release $version already built: reusing it"
+    return 0
+  fi
+  local commit scratch
+  commit="$(fetch_source)"
+  scratch="$releases/.building-$version-$$"
+  rm -rf "$scratch"
+  mkdir -p "$scratch"
+  git --git-dir="$SHIPSHAPE_ROOT/repo.git" archive "$commit" | tar -x -C "$scratch"
+  log "building $version ($commit)"
+  (
+    cd "$scratch"
+    # The lock pins every version and its integrity hash, so a cached tarball is as good as a fetched one.
+    "${npm_install[@]}" --prefer-offline --no-audit --no-fund
+    npm run build
+    npm prune --omit=dev --no-audit --no-fund
+  ) >&2
+  printf 'version=%s\ncommit=%s\nbuilt=%s\n' "$version" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$scratch/.release"
+  rm -rf "$release"
+  mv -T "$scratch" "$release"
+}
+
+# Keeps the newest $keep releases by build time, and always current and previous (OPS-1).
+prune_releases() {
+  local current previous kept=0 dir
+  current="$(resolve_link "$SHIPSHAPE_ROOT/current")"
+  previous="$(resolve_link "$SHIPSHAPE_ROOT/previous")"
+  while IFS= read -r dir; do
+    [ "$dir" = "$current" ] || [ "$dir" = "$previous" ] && continue
+    if [ "$kept" -lt "$keep" ]; then kept=$((kept + 1)); continue; fi
+    log "pruning release $(basename "$dir")"
+    rm -rf "$dir"
+  done < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
+}
+
+build_release
+load_env_file
+
+# Migrations before the switch (DB-1): the running release must cope with the new schema (expand, then contract).
+log "migrating the database with $version"
+(cd "$release" && node dist/cli/migrate.js latest) >&2
+
+old="$(resolve_link "$SHIPSHAPE_ROOT/current")"
+if [ -n "$old" ] && [ "$old" != "$(readlink -f "$release")" ]; then
+  switch_link "$SHIPSHAPE_ROOT/previous" "$old"
+fi
+switch_link "$SHIPSHAPE_ROOT/current" "$release"
+touch "$release"
+log "current -> $version"
+reload_service
+
+if smoke "$release"; then
+  record "deploy $version ok"
+  prune_releases
+  log "deployed $version"
+  exit 0
+fi
+
+record "deploy $version smoke-failed"
+if [ -z "$old" ]; then
+  die "the first release failed its smoke test and there is nothing to roll back to"
+fi
+log "smoke test failed: rolling back to $(basename "$old")"
+"$DEPLOY_DIR/rollback.sh" "$(basename "$old")" || die "the rollback failed too: act now (docs/operations.md)"
+die "deploy of $version failed its smoke test and was rolled back to $(basename "$old")"

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Provisions a fresh Debian 12 / Ubuntu 22.04+ VPS for shipshape, as root, once (OPS-11, SEC-13, PXY-3, PXY-6,
+# SRV-6, CFG-7, DB-4, OBS-7). Safe to re-run: every step checks before it changes anything.
+# Run it from a checkout of the repository: sudo DOMAIN=api.example.com CERTBOT_EMAIL=ops@example.com deploy/provision.sh
+set -euo pipefail
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: sudo DOMAIN=api.example.com CERTBOT_EMAIL=ops@example.com provision.sh
+  DOMAIN              the site's DNS name, already pointing at this host (required)
+  CERTBOT_EMAIL       Let's Encrypt account e-mail for expiry notices (required unless SKIP_CERTBOT=1)
+  DEPLOY_USER         the SSH user that deploys (default deploy), gets DEPLOY_SSH_KEY as its authorized key
+  DEPLOY_SSH_KEY      a public key line for DEPLOY_USER (default: root's first authorized key)
+  APP_USER            the unprivileged user the service runs as (default shipshape)
+  NODE_MAJOR          Node.js major version from NodeSource (default 24)
+  INSTALL_POSTGRES=1  also install PostgreSQL here, with a dedicated role and database (default 0)
+  SKIP_CERTBOT=1      skip the certificate (a host without public DNS yet); nginx then keeps its bootstrap site
+USAGE
+}
+
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+[ $# -eq 0 ] || { usage; exit 64; }
+[ "$(id -u)" = 0 ] || { echo "provision: run as root (sudo)" >&2; exit 77; }
+: "${DOMAIN:?set DOMAIN (see --help)}"
+skip_certbot="${SKIP_CERTBOT:-0}"
+[ "$skip_certbot" = 1 ] || : "${CERTBOT_EMAIL:?set CERTBOT_EMAIL (see --help)}"
+deploy_user="${DEPLOY_USER:-deploy}"
+app_user="${APP_USER:-shipshape}"
+node_major="${NODE_MAJOR:-24}"
+root_dir=/srv/shipshape
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "packages updated, then the ones shipshape needs (OPS-11)"
+apt-get update -qq
+apt-get -y -qq upgrade
+apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg git nginx ufw unattended-upgrades \
+  certbot postgresql-client gettext-base sudo openssh-server
+
+step "unattended security upgrades"
+cat >/etc/apt/apt.conf.d/20auto-upgrades <<'CONF'
+APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";
+CONF
+
+step "Node.js $node_major from NodeSource's signed apt repository"
+if ! node --version 2>/dev/null | grep -q "^v$node_major\."; then
+  install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
+  echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_$node_major.x nodistro main" \
+    >/etc/apt/sources.list.d/nodesource.list
+  apt-get update -qq
+  apt-get install -y -qq nodejs
+fi
+node --version
+
+step "users: $app_user runs the app (no shell, no home), $deploy_user deploys over SSH (SEC-14, OPS-11)"
+id "$app_user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$app_user"
+id "$deploy_user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$deploy_user"
+key="${DEPLOY_SSH_KEY:-$(head -n 1 /root/.ssh/authorized_keys 2>/dev/null || true)}"
+if [ -n "$key" ]; then
+  install -d -m 0700 -o "$deploy_user" -g "$deploy_user" "/home/$deploy_user/.ssh"
+  touch "/home/$deploy_user/.ssh/authorized_keys"
+  grep -qxF "$key" "/home/$deploy_user/.ssh/authorized_keys" || echo "$key" >>"/home/$deploy_user/.ssh/authorized_keys"
+  chown "$deploy_user:$deploy_user" "/home/$deploy_user/.ssh/authorized_keys"
+  chmod 0600 "/home/$deploy_user/.ssh/authorized_keys"
+fi
+# The deploy user may run the deploy scripts as root (they read the root-only env file) and nothing else;
+# SETENV lets it pass SHIPSHAPE_* settings. Whoever deploys code runs that code, so guard this account like root.
+cat >/etc/sudoers.d/shipshape-deploy <<CONF
+$deploy_user ALL=(root) NOPASSWD:SETENV: $root_dir/bin/deploy.sh, $root_dir/bin/rollback.sh, $root_dir/bin/backup.sh
+CONF
+chmod 0440 /etc/sudoers.d/shipshape-deploy
+visudo -cq
+
+step "SSH: keys only, no root password login"
+if [ -s "/home/$deploy_user/.ssh/authorized_keys" ]; then
+  cat >/etc/ssh/sshd_config.d/50-shipshape.conf <<'CONF'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+CONF
+  sshd -t
+  systemctl reload ssh
+else
+  echo "provision: $deploy_user has no SSH key yet: password logins left as they are, to avoid a lock-out" >&2
+fi
+
+step "firewall: only 22, 80 and 443 (SEC-13)"
+ufw default deny incoming
+ufw default allow outgoing
+ufw allow 22/tcp
+ufw allow 80/tcp
+ufw allow 443/tcp
+ufw --force enable
+ufw status verbose
+
+step "directories, the root-only environment file (CFG-7) and the deploy scripts"
+install -d -m 0755 "$root_dir" "$root_dir/releases" "$root_dir/bin" /var/www/letsencrypt
+install -d -m 0700 /etc/shipshape
+install -d -m 0700 -o "$app_user" -g "$app_user" /var/backups/shipshape
+install -m 0755 "$repo"/deploy/*.sh "$root_dir/bin/"
+env_file=/etc/shipshape/shipshape.env
+if [ ! -f "$env_file" ]; then
+  install -m 0600 /dev/null "$env_file"
+  cat >"$env_file" <<CONF
+APP_ENV=production
+HOST=127.0.0.1
+PORT=3000
+TRUST_PROXY=1
+SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+CORS_ORIGINS=https://$DOMAIN
+WEB_CONCURRENCY=2
+# DATABASE_URL=postgres://shipshape:PASSWORD@127.0.0.1:5432/shipshape
+CONF
+fi
+chown root:root "$env_file"
+chmod 0600 "$env_file"
+
+if [ "${INSTALL_POSTGRES:-0}" = 1 ]; then
+  step "PostgreSQL with a dedicated role that owns only its database (DB-2)"
+  apt-get install -y -qq postgresql
+  if ! runuser -u postgres -- psql -tAc "select 1 from pg_roles where rolname = 'shipshape'" | grep -q 1; then
+    password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "create role shipshape login password '$password'"
+    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "create database shipshape owner shipshape"
+    sed -i '/^# DATABASE_URL=/d' "$env_file"
+    echo "DATABASE_URL=postgres://shipshape:$password@127.0.0.1:5432/shipshape" >>"$env_file"
+  fi
+fi
+
+step "systemd units and journald retention (SRV-6, DB-4, OBS-7)"
+install -m 0644 "$repo"/systemd/shipshape.service "$repo"/systemd/shipshape-backup.service \
+  "$repo"/systemd/shipshape-backup.timer /etc/systemd/system/
+install -d -m 0755 /etc/systemd/journald.conf.d
+install -m 0644 "$repo"/systemd/journald.conf.d/shipshape.conf /etc/systemd/journald.conf.d/
+systemctl restart systemd-journald
+systemctl daemon-reload
+# Enabled at boot; it starts with the first deploy (deploy.sh), once a release exists.
+systemctl enable shipshape.service
+systemctl enable --now shipshape-backup.timer
+
+step "nginx: the default site off (PXY-6), the shipshape snippets in"
+rm -f /etc/nginx/sites-enabled/default
+install -d -m 0755 /etc/nginx/snippets
+install -m 0644 "$repo"/nginx/snippets/*.conf /etc/nginx/snippets/
+site=/etc/nginx/sites-available/shipshape.conf
+cert="/etc/letsencrypt/live/$DOMAIN/fullchain.pem"
+if [ ! -f "$cert" ]; then
+  # Bootstrap: port 80 answers ACME challenges only, until the certificate exists.
+  cat >/etc/nginx/sites-enabled/shipshape-acme.conf <<CONF
+server {
+    listen 80 default_server;
+    server_name $DOMAIN;
+    server_tokens off;
+    location /.well-known/acme-challenge/ { root /var/www/letsencrypt; }
+    location / { return 404; }
+}
+CONF
+  nginx -t
+  systemctl reload-or-restart nginx
+fi
+
+if [ "$skip_certbot" != 1 ]; then
+  step "TLS certificate from Let's Encrypt (webroot, so renewals never stop nginx) and a tested renewal (PXY-3)"
+  if [ ! -f "$cert" ]; then
+    certbot certonly --webroot -w /var/www/letsencrypt -d "$DOMAIN" --email "$CERTBOT_EMAIL" \
+      --agree-tos --no-eff-email --non-interactive
+  fi
+  install -d -m 0755 /etc/letsencrypt/renewal-hooks/deploy
+  printf '#!/bin/sh\nsystemctl reload nginx\n' >/etc/letsencrypt/renewal-hooks/deploy/reload-nginx
+  chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/reload-nginx
+  rm -f /etc/nginx/sites-enabled/shipshape-acme.conf
+  SHIPSHAPE_SERVER_NAME="$DOMAIN" "$repo/deploy/render-nginx-site.sh" >"$site"
+  ln -sfn "$site" /etc/nginx/sites-enabled/shipshape.conf
+  nginx -t
+  systemctl reload nginx
+  certbot renew --dry-run
+fi
+
+step "done"
+cat >&2 <<DONE
+Next (docs/deploy-vps.md):
+  1. put DATABASE_URL (and anything else) in $env_file (root:root 0600)
+  2. sudo SHIPSHAPE_REPO=https://github.com/YOU/shipshape.git $root_dir/bin/deploy.sh v1.0.0
+  3. curl -sI https://$DOMAIN/health
+DONE

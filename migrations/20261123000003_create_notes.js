@@ -1,0 +1,23 @@
+// @ts-check
+/**
+ * Notes, the owned resource. Ids are UUIDv7 (time-ordered), so the keyset pagination of a user's notes,
+ * newest first, walks the (user_id, id) index and never sorts (DB-7).
+ */
+
+/** @param {import('knex').Knex} knex */
+exports.up = async (knex) => {
+  await knex.schema.createTable('notes', (table) => {
+    table.uuid('id').primary();
+    table.uuid('user_id').notNullable().references('id').inTable('users').onDelete('CASCADE');
+    table.string('title', 200).notNullable();
+    table.text('body').notNullable().defaultTo('');
+    table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    table.index(['user_id', 'id'], 'notes_user_id_id_idx');
+  });
+};
+
+/** @param {import('knex').Knex} knex */
+exports.down = async (knex) => {
+  await knex.schema.dropTable('notes');
+};

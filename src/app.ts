@@ -1,0 +1,132 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Knex } from 'knex';
+import type { Config } from './config/index.js';
+import { shippedMigrations } from './db/migrations.js';
+import { authenticate } from './features/accounts/authenticate.js';
+import { accountRoutes } from './features/accounts/routes.js';
+import { noteRoutes } from './features/notes/routes.js';
+import { Lifecycle } from './health/lifecycle.js';
+import { HEALTH_PATHS, healthRoutes } from './health/routes.js';
+import { jsonBody } from './http/body.js';
+import { errorHandler } from './http/error-handler.js';
+import { notFound } from './http/problem.js';
+import { authRateLimit, generalRateLimit, type RedisCommander } from './http/rate-limit.js';
+import { requestId } from './http/request-id.js';
+import { mountRoutes } from './http/routes.js';
+import { corsPolicy, securityHeaders } from './http/security.js';
+import { httpMetrics, rememberMountPath } from './observability/http-metrics.js';
+import type { Logger } from './observability/logger.js';
+import type { AppMetrics } from './observability/metrics.js';
+import { sentryRequestScope } from './observability/sentry.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+import { dropLateErrors, requestDeadline } from './process/request-deadline.js';
+
+export const API_BASE = '/api/v1';
+
+export interface AppDeps {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  /** A connected Redis client: rate-limit counters shared by every process (SEC-2). */
+  redis?: RedisCommander;
+  /** Unexpected (5xx) errors only, e.g. for Sentry. */
+  onUnexpectedError?: (error: unknown, context: { requestId: string }) => void;
+  onRateLimited?: (limiter: string) => void;
+  version?: string;
+  /** Prometheus counters and histograms for every request (OBS-5); absent in most tests. */
+  metrics?: AppMetrics;
+}
+
+/**
+ * One compact JSON line per request (OBS-1): its id, method, URL, status, duration and user, written when the
+ * response is done. No header dumps, nothing that could hold a credential (OBS-2), and no child logger per
+ * request: a line costs one object and one write, and a request that logs nothing costs one listener.
+ * Probes arrive every few seconds from every balancer: debug, so they do not drown real traffic (OBS-3).
+ */
+function accessLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.once('close', () => {
+      const level = res.statusCode >= 500 ? 'error' : HEALTH_PATHS.has(req.path) ? 'debug' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          requestId: req.id,
+          req: { method: req.method, url: req.originalUrl },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          userId: (res.locals.auth as { user: { id: string } } | undefined)?.user.id,
+        },
+        res.writableFinished ? 'request completed' : 'request aborted',
+      );
+    });
+    next();
+  };
+}
+
+/** Assembles the app from its dependencies; no globals, so tests build it on a real database. */
+export function createApp(deps: AppDeps): Express {
+  const { config, db, logger } = deps;
+  const lifecycle = deps.lifecycle ?? new Lifecycle();
+  const app = express();
+  app.disable('x-powered-by'); // SEC-8
+  app.set('etag', false); // API JSON is personal and no-store: hashing every body buys nothing
+  app.set('trust proxy', config.http.trustProxy);
+
+  const routes = [
+    ...accountRoutes({
+      db,
+      registrationOpen: config.features.registration,
+      tokenTtlSeconds: config.auth.tokenTtlSeconds,
+      secretKey: config.secretKey,
+      cookieName: config.auth.cookieName,
+      csrfCookieName: config.auth.csrfCookieName,
+    }),
+    ...noteRoutes({ db }),
+  ];
+  const limits = { redis: deps.redis, onLimited: deps.onRateLimited };
+
+  app.use(requestId());
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
+  app.use(sentryRequestScope());
+  app.use(accessLog(logger));
+  app.use(requestDeadline(config.http.requestTimeoutMs)); // SRV-3: 503 rather than a hang
+  app.use(securityHeaders({ hsts: config.strict }));
+  app.use(healthRoutes({ db, lifecycle, shippedMigrations: shippedMigrations() }));
+  app.use(corsPolicy(config.cors.origins));
+  app.use(
+    '/api',
+    generalRateLimit({ windowMs: config.rateLimit.windowMs, max: config.rateLimit.max, ...limits }),
+  );
+  app.use('/api', jsonBody(config.http.bodyLimitBytes));
+  app.use(
+    `${API_BASE}/auth`,
+    authRateLimit({ windowMs: config.rateLimit.authWindowMs, max: config.rateLimit.authMax, ...limits }),
+  );
+
+  const api = express.Router();
+  api.use(rememberMountPath()); // route labels read '/api/v1/notes/:id' (OBS-5)
+  if (config.features.openapi) {
+    const document = buildOpenApiDocument(routes, { version: deps.version ?? '0.0.0', basePath: API_BASE });
+    api.get('/openapi.json', (_req, res) => {
+      res.json(document);
+    });
+  }
+  mountRoutes(
+    api,
+    routes,
+    authenticate({
+      db,
+      secretKey: config.secretKey,
+      cookieName: config.auth.cookieName,
+      allowedOrigins: config.cors.origins,
+    }),
+  );
+  app.use(API_BASE, api);
+
+  app.use((_req, _res, next) => next(notFound()));
+  app.use(dropLateErrors());
+  app.use(errorHandler({ logger, debug: config.debug, onUnexpectedError: deps.onUnexpectedError }));
+  return app;
+}

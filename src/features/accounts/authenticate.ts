@@ -1,0 +1,79 @@
+import { parse as parseCookies } from 'cookie';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Knex } from 'knex';
+import { forbidden, unauthorized } from '../../http/problem.js';
+import { findActiveSession } from './repository.js';
+import { type PublicUser, toPublicUser } from './service.js';
+import { csrfTokenFor, hashToken, safeEqual } from './tokens.js';
+
+export interface Auth {
+  user: PublicUser;
+  sessionId: string;
+  tokenHash: string;
+  via: 'bearer' | 'cookie';
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthenticateOptions {
+  db: Knex;
+  secretKey: string;
+  cookieName: string;
+  allowedOrigins: string[];
+}
+
+function presentedToken(req: Request, cookieName: string): { token: string; via: Auth['via'] } | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);
+    return match ? { token: match[1]!, via: 'bearer' } : { token: '', via: 'bearer' };
+  }
+  const cookie = req.headers.cookie && parseCookies(req.headers.cookie)[cookieName];
+  return cookie ? { token: cookie, via: 'cookie' } : undefined;
+}
+
+/**
+ * A cookie is sent by the browser whoever made the page, so an unsafe cookie request must come from an
+ * allowed origin and carry the session's CSRF token (SEC-6). Bearer tokens are never sent automatically.
+ */
+function checkCsrf(req: Request, tokenHash: string, options: AuthenticateOptions): void {
+  const origin = req.headers.origin;
+  const ownOrigin = `${req.protocol}://${req.host}`;
+  if (origin && origin !== ownOrigin && !options.allowedOrigins.includes(origin)) {
+    throw forbidden(`Requests from ${origin} may not use the session cookie.`, 'csrf-rejected');
+  }
+  if (!origin && req.headers['sec-fetch-site'] === 'cross-site') {
+    throw forbidden('Cross-site requests may not use the session cookie.', 'csrf-rejected');
+  }
+  const sent = req.headers['x-csrf-token'];
+  if (typeof sent !== 'string' || !safeEqual(sent, csrfTokenFor(options.secretKey, tokenHash))) {
+    throw forbidden("Send the session's CSRF token in the X-CSRF-Token header.", 'csrf-rejected');
+  }
+}
+
+/** Who is calling: a bearer token or a session cookie, looked up with its user in one query. */
+export function authenticate(options: AuthenticateOptions): RequestHandler {
+  return async (req, res, next) => {
+    const presented = presentedToken(req, options.cookieName);
+    if (!presented) throw unauthorized();
+    const tokenHash = hashToken(presented.token);
+    const session = presented.token ? await findActiveSession(options.db, tokenHash) : undefined;
+    if (!session) throw unauthorized('The token is invalid, expired or revoked; log in again.');
+    if (presented.via === 'cookie' && !SAFE_METHODS.has(req.method)) checkCsrf(req, tokenHash, options);
+    const auth: Auth = {
+      user: toPublicUser({ ...session, id: session.user_id }),
+      sessionId: session.session_id,
+      tokenHash,
+      via: presented.via,
+    };
+    res.locals.auth = auth;
+    next();
+  };
+}
+
+/** The caller of an authenticated route; routes declared `auth: 'required'` always have one. */
+export function currentAuth(res: Response): Auth {
+  const auth = res.locals.auth as Auth | undefined;
+  if (!auth) throw unauthorized();
+  return auth;
+}

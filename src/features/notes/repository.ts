@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { uuidv7 } from '../../db/ids.js';
+
+export interface NoteRow {
+  id: string;
+  title: string;
+  body: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = ['id', 'title', 'body', 'created_at', 'updated_at'];
+
+/** Every query names the owner: a note of another user is indistinguishable from one that does not exist. */
+const owned = (db: Knex, userId: string) => db('notes').where({ user_id: userId });
+
+/** Newest first, one index range scan on (user_id, id); fetches one extra row to know if a page follows. */
+export function listNotes(
+  db: Knex,
+  userId: string,
+  page: { limit: number; before?: string },
+): Promise<NoteRow[]> {
+  const query = owned(db, userId)
+    .select(COLUMNS)
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1);
+  if (page.before) query.where('id', '<', page.before);
+  return query;
+}
+
+export async function insertNote(
+  db: Knex,
+  userId: string,
+  note: { title: string; body: string },
+): Promise<NoteRow> {
+  const [row] = await db('notes')
+    .insert({ id: uuidv7(), user_id: userId, title: note.title, body: note.body })
+    .returning(COLUMNS);
+  return row;
+}
+
+export function findNote(db: Knex, userId: string, id: string): Promise<NoteRow | undefined> {
+  return owned(db, userId).where({ id }).first(COLUMNS);
+}
+
+export async function updateNote(
+  db: Knex,
+  userId: string,
+  id: string,
+  patch: { title?: string | undefined; body?: string | undefined },
+): Promise<NoteRow | undefined> {
+  const changes = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+  const [row] = await owned(db, userId)
+    .where({ id })
+    .update({ ...changes, updated_at: db.fn.now() })
+    .returning(COLUMNS);
+  return row;
+}
+
+export async function deleteNote(db: Knex, userId: string, id: string): Promise<boolean> {
+  return (await owned(db, userId).where({ id }).delete()) > 0;
+}

@@ -1,0 +1,109 @@
+import type { Knex } from 'knex';
+import { notFound } from '../../http/problem.js';
+import { type Route, route } from '../../http/routes.js';
+import { currentAuth } from '../accounts/authenticate.js';
+import { deleteNote, findNote, insertNote, listNotes, type NoteRow, updateNote } from './repository.js';
+import {
+  createBody,
+  encodeCursor,
+  listQuery,
+  notePage,
+  noteParams,
+  noteResponse,
+  updateBody,
+} from './schemas.js';
+
+const toView = (row: NoteRow) => ({
+  id: row.id,
+  title: row.title,
+  body: row.body,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+const noteNotFound = () => notFound('No note with this id belongs to you.');
+
+export function noteRoutes({ db }: { db: Knex }): Route[] {
+  const common = { tag: 'notes', auth: 'required' } as const;
+  return [
+    route({
+      ...common,
+      method: 'get',
+      path: '/notes',
+      summary: 'Your notes, newest first, a page at a time',
+      query: listQuery,
+      status: 200,
+      responses: { 200: { description: 'A page of notes', schema: notePage } },
+      handle: async ({ query }, _req, res) => {
+        const rows = await listNotes(db, currentAuth(res).user.id, {
+          limit: query.limit,
+          before: query.cursor,
+        });
+        const items = rows.slice(0, query.limit).map(toView);
+        const nextCursor = rows.length > query.limit ? encodeCursor(items.at(-1)!.id) : null;
+        res.json({ items, nextCursor });
+      },
+    }),
+    route({
+      ...common,
+      method: 'post',
+      path: '/notes',
+      summary: 'Write a note',
+      body: createBody,
+      status: 201,
+      responses: { 201: { description: 'The note, with its URL in Location', schema: noteResponse } },
+      handle: async ({ body }, _req, res) => {
+        const note = toView(await insertNote(db, currentAuth(res).user.id, body));
+        res.status(201).location(`/api/v1/notes/${note.id}`).json({ note });
+      },
+    }),
+    route({
+      ...common,
+      method: 'get',
+      path: '/notes/:id',
+      summary: 'One of your notes',
+      params: noteParams,
+      status: 200,
+      responses: {
+        200: { description: 'The note', schema: noteResponse },
+        404: { description: 'Not yours or none' },
+      },
+      handle: async ({ params }, _req, res) => {
+        const row = await findNote(db, currentAuth(res).user.id, params.id);
+        if (!row) throw noteNotFound();
+        res.json({ note: toView(row) });
+      },
+    }),
+    route({
+      ...common,
+      method: 'patch',
+      path: '/notes/:id',
+      summary: 'Change the title or body of one of your notes',
+      params: noteParams,
+      body: updateBody,
+      status: 200,
+      responses: {
+        200: { description: 'The changed note', schema: noteResponse },
+        404: { description: 'Not yours or none' },
+      },
+      handle: async ({ params, body }, _req, res) => {
+        const row = await updateNote(db, currentAuth(res).user.id, params.id, body);
+        if (!row) throw noteNotFound();
+        res.json({ note: toView(row) });
+      },
+    }),
+    route({
+      ...common,
+      method: 'delete',
+      path: '/notes/:id',
+      summary: 'Delete one of your notes',
+      params: noteParams,
+      status: 204,
+      responses: { 204: { description: 'Deleted' }, 404: { description: 'Not yours or none' } },
+      handle: async ({ params }, _req, res) => {
+        if (!(await deleteNote(db, currentAuth(res).user.id, params.id))) throw noteNotFound();
+        res.status(204).end();
+      },
+    }),
+  ];
+}

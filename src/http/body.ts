@@ -1,0 +1,28 @@
+import express, { type RequestHandler } from 'express';
+import { Problem } from './problem.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+function carriesBody(headers: Record<string, string | string[] | undefined>): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = Number(headers['content-length'] ?? 0);
+  return Number.isFinite(length) && length > 0;
+}
+
+/**
+ * JSON bodies only, up to the limit (SEC-15). A body of another type is refused with 415 before it is read;
+ * the parser rejects malformed JSON (400) and oversized bodies (413) without buffering past the limit.
+ */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const requireJson: RequestHandler = (req, _res, next) => {
+    if (carriesBody(req.headers) && !req.is(JSON_TYPES)) {
+      return next(
+        new Problem(415, "Send the body as JSON with 'Content-Type: application/json'.", {
+          type: 'unsupported-media-type',
+        }),
+      );
+    }
+    next();
+  };
+  return [requireJson, express.json({ limit: limitBytes, strict: true, type: JSON_TYPES })];
+}

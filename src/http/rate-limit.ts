@@ -1,0 +1,75 @@
+import type { Request, RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import { sendProblem } from './error-handler.js';
+import { Problem } from './problem.js';
+
+/** The few commands rate-limit-redis sends; satisfied by a connected node-redis client. */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+export interface RateLimitOptions {
+  windowMs: number;
+  max: number;
+  /** Shared counters across every process and replica; without it each process counts alone. */
+  redis?: RedisCommander | undefined;
+  /** Called on every rejection, e.g. to count them in metrics. */
+  onLimited?: (limiter: string) => void;
+}
+
+function storeFor(name: string, redis: RedisCommander | undefined): Store | undefined {
+  if (!redis) return undefined; // express-rate-limit's MemoryStore: correct for a single process only
+  return new RedisStore({
+    prefix: `shipshape:rl:${name}:`,
+    sendCommand: (...args: string[]) => redis.sendCommand(args) as never,
+  });
+}
+
+function limiter(
+  name: string,
+  options: RateLimitOptions,
+  keyGenerator: (req: Request) => string,
+): RequestHandler {
+  return rateLimit({
+    windowMs: options.windowMs,
+    limit: options.max,
+    identifier: name,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator,
+    store: storeFor(name, options.redis),
+    handler: (_req, res, _next, limits) => {
+      options.onLimited?.(name);
+      const seconds = Math.ceil(limits.windowMs / 1000);
+      sendProblem(
+        res,
+        new Problem(
+          429,
+          `Too many requests; at most ${limits.limit} per ${seconds} s. Retry after the delay.`,
+          {
+            type: 'rate-limited',
+          },
+        ),
+      );
+    },
+  });
+}
+
+/** The general limit per client IP (SEC-2). req.ip is trustworthy because TRUST_PROXY is explicit. */
+export function generalRateLimit(options: RateLimitOptions): RequestHandler {
+  return limiter('general', options, (req) => ipKeyGenerator(req.ip ?? 'unknown'));
+}
+
+/**
+ * The stricter limit on /auth (SEC-2), keyed on IP and the email tried, so one attacker cannot lock a victim
+ * out from elsewhere and one address cannot spray many accounts faster than the general limit allows.
+ * Runs after the body parser, which it needs for the email.
+ */
+export function authRateLimit(options: RateLimitOptions): RequestHandler {
+  return limiter('auth', options, (req) => {
+    const email =
+      typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase().slice(0, 254) : '';
+    return `${ipKeyGenerator(req.ip ?? 'unknown')}|${email}`;
+  });
+}

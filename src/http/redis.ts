@@ -1,0 +1,18 @@
+import { createClient } from 'redis';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * The Redis client behind the shared rate-limit counters (SEC-2). Reconnects with capped backoff; while it
+ * is away the limiter answers requests with errors rather than letting unlimited traffic through.
+ */
+export async function connectRedis(url: string, logger: Logger) {
+  const client = createClient({
+    url,
+    socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000), connectTimeout: 5_000 },
+  });
+  client.on('error', (error: Error) => logger.warn({ err: error }, 'redis: connection error'));
+  await client.connect();
+  return client;
+}
+
+export type RedisConnection = Awaited<ReturnType<typeof connectRedis>>;

@@ -1,0 +1,40 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { AppMetrics } from './metrics.js';
+
+/** Every path that matched no route shares this label, so a scanner cannot create a series per URL (OBS-5). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Put on a mounted router: remembers where it is mounted while the request is inside it. Express restores
+ * req.baseUrl when an error leaves the router, so by the time the response is sent it may be gone.
+ */
+export function rememberMountPath(): RequestHandler {
+  return (req, res, next) => {
+    res.locals.mountPath = req.baseUrl;
+    next();
+  };
+}
+
+/** The route template ('/api/v1/notes/:id'), never the raw path. */
+export function routeLabel(req: Request, res: Response): string {
+  const template = req.route?.path;
+  if (typeof template !== 'string') {
+    // A route declared with several paths (the health probes): the matched one is one of a fixed few.
+    return req.route ? req.path : UNMATCHED_ROUTE;
+  }
+  return `${(res.locals.mountPath as string | undefined) ?? ''}${template}`;
+}
+
+/** Counts and times every response by method, route template and status (the RED metrics, OBS-5). */
+export function httpMetrics(metrics: AppMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const labels = { method: req.method, route: routeLabel(req, res), status_code: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      if (res.statusCode === 401) metrics.authFailures.inc({ route: labels.route });
+    });
+    next();
+  };
+}

@@ -1,0 +1,41 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { sendProblem } from '../http/error-handler.js';
+import { Problem } from '../http/problem.js';
+
+/**
+ * A time budget for each request (SRV-3): past it the client gets 503 problem+json with Retry-After instead
+ * of a hang, and the connection is freed. Node's own server.requestTimeout only bounds receiving the request;
+ * this bounds the handler (a slow query, a stuck dependency) as well.
+ */
+export function requestDeadline(timeoutMs: number): RequestHandler {
+  return (req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.locals.deadlineExceeded = true;
+      // A client still sending its body would keep the socket: close it once the answer is out.
+      if (!req.complete) res.set('Connection', 'close');
+      sendProblem(
+        res,
+        new Problem(503, `The request took longer than ${timeoutMs} ms and was abandoned; retry shortly.`, {
+          type: 'request-timeout',
+          headers: { 'Retry-After': '5' },
+        }),
+      );
+    }, timeoutMs);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
+}
+
+/**
+ * The handler of a request that already got its 503 may still finish or fail later; its response has
+ * nowhere to go, so the late error is dropped here instead of reaching Express's default handler, which
+ * would destroy the socket while the 503 is still being written.
+ */
+export function dropLateErrors(): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (res.locals.deadlineExceeded) return;
+    next(error);
+  };
+}

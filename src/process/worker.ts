@@ -1,0 +1,152 @@
+import { createApp } from '../app.js';
+import type { Config } from '../config/index.js';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js';
+import { createDatabase } from '../db/knex.js';
+import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
+import { Lifecycle } from '../health/lifecycle.js';
+import { connectRedis } from '../http/redis.js';
+import { answerMetricsRequests } from '../observability/cluster-metrics.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetrics, observeDatabasePool } from '../observability/metrics.js';
+import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
+import { flushSentry, reportUnexpectedError } from '../observability/sentry.js';
+import { flushTracing, traceContext } from '../observability/trace-context.js';
+import { startServer } from '../server.js';
+import { version } from '../version.js';
+import { exitOnFatalErrors } from './fatal-errors.js';
+import { isMessage, WORKER_DRAIN, WORKER_READY } from './messages.js';
+
+export interface WorkerOptions {
+  /** Forked by the cluster primary: it serves the aggregated metrics and decides when this worker drains. */
+  clustered: boolean;
+}
+
+export function workerLogger(config: Config): Logger {
+  return createLogger({
+    ...config.log,
+    base: { env: config.appEnv, version, pid: process.pid },
+    mixin: traceContext,
+  });
+}
+
+async function openDatabase(config: Config, logger: Logger) {
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.database.url) {
+    embedded = await startEmbeddedDatabase({ dataDir: config.database.embeddedDir, logger });
+  }
+  const db = createDatabase({
+    url: config.database.url ?? embedded!.url,
+    poolMin: config.database.poolMin,
+    poolMax: config.database.poolMax,
+    logger,
+  });
+  return { db, embedded };
+}
+
+/** The metrics of this process: served here when alone, handed to the primary when clustered (OBS-5). */
+async function exposeMetrics(
+  config: Config,
+  registry: ReturnType<typeof createMetrics>['registry'],
+  options: WorkerOptions,
+  logger: Logger,
+): Promise<MetricsServer | undefined> {
+  if (options.clustered) {
+    answerMetricsRequests(registry);
+    return undefined;
+  }
+  const server = await startMetricsServer(
+    { contentType: registry.contentType, collect: () => registry.metrics() },
+    config.metrics,
+    logger,
+  );
+  logger.info({ url: server.url }, 'metrics listening');
+  return server;
+}
+
+/** One serving process: the whole app when alone, or one of WEB_CONCURRENCY workers under the primary. */
+export async function runWorker(config: Config, options: WorkerOptions): Promise<void> {
+  const logger = workerLogger(config);
+  const lifecycle = new Lifecycle();
+  const { db, embedded } = await openDatabase(config, logger);
+  exitOnFatalErrors(logger, async () => {
+    await db.destroy();
+  });
+
+  if (config.database.migrateOnStart) {
+    const [, applied] = await db.migrate.latest();
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  const processes = options.clustered ? config.webConcurrency : 1;
+  await warnOnUnsafePoolSize(db, logger, { processes, poolMax: config.database.poolMax });
+  if (!config.rateLimit.redisUrl && processes > 1) {
+    logger.warn('REDIS_URL unset: rate limits are counted per process; set it when running more than one');
+  }
+
+  const metrics = createMetrics({ version, commit: config.build.commit, environment: config.appEnv });
+  observeDatabasePool(metrics, db);
+  const metricsServer = await exposeMetrics(config, metrics.registry, options, logger);
+
+  // Shared rate-limit counters, so the limit is one limit across workers and replicas (SEC-2).
+  const redis = config.rateLimit.redisUrl ? await connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  const app = createApp({
+    config,
+    db,
+    logger,
+    lifecycle,
+    version,
+    metrics,
+    redis,
+    onUnexpectedError: reportUnexpectedError,
+    onRateLimited: (limiter) => metrics.rateLimited.inc({ limiter }),
+  });
+  const running = await startServer(app, config.http);
+  lifecycle.markStarted();
+  logger.info({ url: running.url, env: config.appEnv }, 'ready to serve');
+  if (options.clustered) process.send?.({ type: WORKER_READY });
+
+  let stopping = false;
+  /**
+   * Graceful stop (SRV-4): readiness answers 503 at once, the listener stops accepting, in-flight requests
+   * finish up to SHUTDOWN_TIMEOUT_MS, idle keep-alive sockets are closed, then the pool, spans, Sentry and
+   * logs are flushed. Exit 0 when everything drained; 1 on the deadline or a second signal.
+   */
+  const stop = async (reason: string, forceOnRepeat: boolean) => {
+    if (stopping) {
+      if (!forceOnRepeat) return;
+      logger.warn({ reason }, 'second signal: exiting now without finishing in-flight requests');
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    const started = Date.now();
+    lifecycle.markDraining();
+    logger.info({ reason, timeoutMs: config.http.shutdownTimeoutMs }, 'draining');
+    const drained = await running.close(config.http.shutdownTimeoutMs);
+    await metricsServer?.close();
+    await redis?.quit();
+    // knex waits for queries still running; after a cut-off drain those may never end, so the wait is bounded.
+    await Promise.race([db.destroy(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    await embedded?.stop();
+    await Promise.allSettled([flushTracing(), flushSentry()]);
+    logger.info({ drained, drainMs: Date.now() - started }, drained ? 'stopped' : 'stopped at the deadline');
+    logger.flush();
+    process.exit(drained ? 0 : 1);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM', true));
+  process.on('SIGINT', () => void stop('SIGINT', true));
+  if (options.clustered) {
+    // The primary reloads and stops workers by message; a terminal's Ctrl-C or systemd's SIGTERM to the whole
+    // group may also arrive, so the same drain must not count twice.
+    process.on('message', (message) => {
+      if (isMessage(message, WORKER_DRAIN)) void stop('primary asked', false);
+    });
+    process.on('disconnect', () => void stop('primary gone', false));
+    process.on('SIGHUP', () => {});
+  } else {
+    process.on('SIGHUP', () =>
+      logger.warn(
+        'SIGHUP ignored: rolling reload needs the cluster primary (WEB_CONCURRENCY > 1, DATABASE_URL set)',
+      ),
+    );
+  }
+}

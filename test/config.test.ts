@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../src/config';
+import { runScript } from './support/run-command';
+
+const strongKey = () => randomBytes(48).toString('base64url');
+const production = (env: Record<string, string | undefined> = {}) => ({
+  APP_ENV: 'production',
+  SECRET_KEY: strongKey(),
+  DATABASE_URL: 'postgres://app:pw@db.internal:5432/app',
+  TRUST_PROXY: '1',
+  ...env,
+});
+
+/** The variables a ConfigError names, so a test can check that every bad one is reported at once. */
+function refusedVariables(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => p.variable).sort();
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration classes (CFG-5)', () => {
+  test('when APP_ENV is unset, then development defaults apply: loopback, debug logs, migrations on start', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      appEnv: 'development',
+      strict: false,
+      http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 100_000 },
+      log: { level: 'debug', pretty: true },
+      database: { url: undefined, migrateOnStart: true, embeddedDir: '.data/pglite' },
+      features: { registration: true, openapi: true },
+    });
+  });
+
+  test('when production is configured soundly, then it loads with strict defaults', () => {
+    const config = loadConfig(production());
+    expect(config).toMatchObject({
+      appEnv: 'production',
+      strict: true,
+      debug: false,
+      log: { level: 'info', pretty: false },
+      database: { migrateOnStart: false },
+      http: { trustProxy: 1 },
+      auth: { cookieName: '__Host-session' },
+    });
+  });
+
+  test('when APP_ENV names no environment, then it is refused', () => {
+    expect(refusedVariables({ APP_ENV: 'prod' })).toEqual(['APP_ENV']);
+  });
+});
+
+describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6)', () => {
+  test.each(['production', 'staging'])(
+    'when %s gets nothing, then one error names every missing variable',
+    (appEnv) => {
+      expect(refusedVariables({ APP_ENV: appEnv })).toEqual(['DATABASE_URL', 'SECRET_KEY', 'TRUST_PROXY']);
+    },
+  );
+
+  test.each([
+    ['missing', undefined],
+    ['short', randomBytes(12).toString('hex')],
+    ['well-known', 'changeme'],
+    ['the development default', 'insecure-development-key-never-use-in-production'],
+    ['low-entropy', 'ab'.repeat(24)],
+    ['one repeated character', 'x'.repeat(64)],
+  ])('when SECRET_KEY is %s, then it is refused', (_kind, key) => {
+    expect(refusedVariables(production({ SECRET_KEY: key }))).toEqual(['SECRET_KEY']);
+  });
+
+  test.each([
+    ['DEBUG', 'true'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'https://app.example.com,http://admin.example.com'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', 'everyone'],
+    ['DATABASE_URL', 'mysql://x@y/z'],
+  ])('when %s=%s, then it is refused', (variable, value) => {
+    expect(refusedVariables(production({ [variable]: value }))).toEqual([variable]);
+  });
+
+  test('when several settings are bad, then the message names each of them with how to fix it', () => {
+    const env = production({
+      SECRET_KEY: 'short',
+      DEBUG: '1',
+      CORS_ORIGINS: '*',
+      PORT: 'eighty',
+      DATABASE_URL: undefined,
+    });
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const variable of ['SECRET_KEY', 'DEBUG', 'CORS_ORIGINS', 'PORT', 'DATABASE_URL']) {
+      expect(message).toMatch(new RegExp(`- ${variable}: \\S`));
+    }
+    expect(message).toContain('randomBytes(48)');
+  });
+
+  test('when development uses the same lax settings, then they are accepted', () => {
+    expect(
+      refusedVariables({ APP_ENV: 'development', DEBUG: 'true', CORS_ORIGINS: 'http://localhost:5173' }),
+    ).toEqual([]);
+  });
+
+  test.each([
+    ['PORT', '70000'],
+    ['RATE_LIMIT_MAX', '0'],
+    ['BODY_LIMIT_BYTES', 'lots'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DEBUG', 'maybe'],
+    ['REDIS_URL', 'http://cache'],
+  ])('when %s=%s in any environment, then it is refused by name', (variable, value) => {
+    expect(refusedVariables({ APP_ENV: 'development', [variable]: value })).toEqual([variable]);
+  });
+});
+
+describe('secrets from files (CFG-3, CFG-7)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-secrets-'));
+
+  test('when SECRET_KEY_FILE points at a Docker secret, then the key is read from it without its newline', () => {
+    const key = strongKey();
+    writeFileSync(join(dir, 'secret_key'), `${key}\n`);
+    const config = loadConfig(
+      production({ SECRET_KEY: undefined, SECRET_KEY_FILE: join(dir, 'secret_key') }),
+    );
+    expect(config.secretKey).toBe(key);
+  });
+
+  test('when systemd passes credentials, then SECRET_KEY and DATABASE_URL come from $CREDENTIALS_DIRECTORY', () => {
+    const key = strongKey();
+    writeFileSync(join(dir, 'SECRET_KEY'), key);
+    writeFileSync(join(dir, 'DATABASE_URL'), 'postgres://cred@db/app');
+    const config = loadConfig(
+      production({ SECRET_KEY: undefined, DATABASE_URL: undefined, CREDENTIALS_DIRECTORY: dir }),
+    );
+    expect(config.secretKey).toBe(key);
+    expect(config.database.url).toBe('postgres://cred@db/app');
+  });
+
+  test('when a *_FILE cannot be read, then the variable is named', () => {
+    expect(
+      refusedVariables(production({ SECRET_KEY: undefined, SECRET_KEY_FILE: join(dir, 'absent') })),
+    ).toEqual(['SECRET_KEY', 'SECRET_KEY_FILE']);
+  });
+});
+
+describe('feature flags (CFG-8)', () => {
+  test('when a known flag is switched off, then the typed setting says so', () => {
+    expect(loadConfig({ FEATURE_REGISTRATION: 'off' }).features.registration).toBe(false);
+  });
+
+  test('when an unknown FEATURE_ variable is set, then the typo is refused', () => {
+    expect(refusedVariables({ FEATURE_REGISTRATON: 'false' })).toEqual(['FEATURE_REGISTRATON']);
+  });
+});
+
+describe('.env files (CFG-4)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-dotenv-'));
+  const file = join(dir, '.env');
+  writeFileSync(file, 'LOG_LEVEL=trace\nPORT=4000\n');
+
+  test('when production starts beside a .env file, then it is not read', () => {
+    const env: NodeJS.ProcessEnv = { APP_ENV: 'production' };
+    loadDotEnv(env, file);
+    expect(env).toEqual({ APP_ENV: 'production' });
+  });
+
+  test('when development starts beside a .env file, then it is read and real variables win', () => {
+    const env: NodeJS.ProcessEnv = { APP_ENV: 'development', PORT: '5000' };
+    loadDotEnv(env, file);
+    expect(env).toEqual({ APP_ENV: 'development', PORT: '5000', LOG_LEVEL: 'trace' });
+  });
+});
+
+describe('start-up with a bad configuration', () => {
+  test('when production starts with insecure settings, then it exits 78 naming each variable before opening a port', async () => {
+    const result = await runScript('src/main.ts', [], {
+      APP_ENV: 'production',
+      SECRET_KEY: 'changeme',
+      DEBUG: 'true',
+      PORT: '1',
+    });
+    expect(result.status).toBe(EX_CONFIG);
+    for (const variable of ['SECRET_KEY', 'DEBUG', 'DATABASE_URL', 'TRUST_PROXY']) {
+      expect(result.stderr).toContain(`- ${variable}:`);
+    }
+    // Port 1 needs root to bind; a config check that ran after listen() would fail differently.
+    expect(result.stderr).not.toMatch(/EACCES|listen/);
+  });
+});
+
+describe('.env.example (CFG-4)', () => {
+  test('when the configuration reads a variable, then .env.example documents it', () => {
+    const example = readFileSync('.env.example', 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    expect(CONFIG_VARIABLES.filter((name) => !documented.has(name))).toEqual([]);
+  });
+});

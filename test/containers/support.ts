@@ -1,0 +1,182 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Helpers for the containers suite: real podman, docker-compose and openssl, nothing mocked. */
+export const REPO = resolve(__dirname, '..', '..');
+export const CONTAINERS_TOOLS = resolve(REPO, '..', 'shared', 'containers');
+export const MINUTE = 60_000;
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command and resolves with its exit status and output, whatever the status. */
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<Result> {
+  return new Promise((done) => {
+    const child = execFile(
+      command,
+      args,
+      { cwd: options.cwd ?? REPO, env: options.env ?? process.env, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** Like run, but a non-zero exit is an error carrying the command's output. */
+export async function sh(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<string> {
+  const result = await run(command, args, options);
+  if (result.code !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.code}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
+  }
+  return result.stdout;
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Polls until check returns a value other than undefined, or fails with the last error after timeoutMs. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(1000);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Builds the project's Dockerfile the way the docs do; returns the seconds it took. */
+export async function buildImage(tag: string, target = 'runtime'): Promise<number> {
+  const started = Date.now();
+  const revision = (await sh('git', ['rev-parse', 'HEAD'])).trim();
+  await sh('podman', [
+    'build',
+    '--format',
+    'docker',
+    '--target',
+    target,
+    '--build-arg',
+    'APP_VERSION=0.0.0-ctrtest',
+    '--build-arg',
+    `APP_REVISION=${revision}`,
+    '-t',
+    tag,
+    '.',
+  ]);
+  return (Date.now() - started) / 1000;
+}
+
+/** podman's Docker API and the health-check ticker (../shared/containers/compose-env.sh). */
+export async function startComposeEnv(): Promise<NodeJS.ProcessEnv> {
+  const out = await sh(join(CONTAINERS_TOOLS, 'compose-env.sh'), ['start']);
+  const host = /DOCKER_HOST=(\S+)/.exec(out)?.[1];
+  if (!host) throw new Error(`compose-env.sh start printed no DOCKER_HOST: ${out}`);
+  return { ...process.env, DOCKER_HOST: host, COMPOSE_INTERACTIVE_NO_CLI: '1' };
+}
+
+export const stopComposeEnv = () => run(join(CONTAINERS_TOOLS, 'compose-env.sh'), ['stop']);
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `shipshape-${prefix}-`));
+
+/** A free TCP port on the host (never 5432 or 3000, which local servers may hold). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** A self-signed certificate for localhost, written as fullchain.pem and privkey.pem in dir. */
+export async function selfSignedCert(dir: string): Promise<string> {
+  await sh('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    join(dir, 'privkey.pem'),
+    '-out',
+    join(dir, 'fullchain.pem'),
+  ]);
+  return join(dir, 'fullchain.pem');
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTPS request that trusts only the given CA; servername localhost for SNI. */
+export function httpsRequest(
+  url: string,
+  ca: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<HttpResponse> {
+  return new Promise((done, fail) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const req = request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        ca,
+        servername: 'localhost',
+        headers: {
+          ...(payload && { 'content-type': 'application/json', 'content-length': String(payload.length) }),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
+
+export function writeSecret(dir: string, name: string, value: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${value}\n`, { mode: 0o400 });
+  return path;
+}

@@ -1,0 +1,57 @@
+import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
+import { eventually, loadUntil, signUp } from './support/client';
+import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
+import { reportFigure } from './support/report';
+
+jest.setTimeout(120_000);
+
+let pg: PrivatePostgres;
+let app: AppProcess;
+
+beforeAll(() => {
+  pg = startPrivatePostgres();
+  migrate(pg.url);
+});
+afterAll(async () => {
+  await stopApp(app);
+  pg.destroy();
+});
+
+describe('rolling reload (SRV-4)', () => {
+  test('when SIGHUP arrives under load, then every worker is replaced one at a time and no request fails', async () => {
+    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
+    await waitForWorkers(app, 2);
+    const before = app.workerPids();
+    const token = await signUp(app.url);
+
+    const reloaded = app.waitForLog((l) => l.msg === 'reload: done', 60_000);
+    const load = loadUntil(`${app.url}/api/v1/users/me`, {
+      headers: { authorization: `Bearer ${token}` },
+      concurrency: 8,
+      // Runs through the whole roll and a second past it, capped at 30 s.
+      until: reloaded.then(() => new Promise((resolve) => setTimeout(resolve, 1_000))),
+      capMs: 30_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const started = Date.now();
+    app.kill('SIGHUP');
+    await reloaded;
+    const rollMs = Date.now() - started;
+    const result = await load;
+
+    const after = await eventually(async () => {
+      const pids = app.workerPids();
+      if (pids.length !== 2) throw new Error(`workers: ${pids}`);
+      return pids;
+    });
+    reportFigure(
+      `rolling reload of 2 workers under load: ${result.ok} requests served, ${result.failed} failed ${JSON.stringify(result.failures)}, roll took ${rollMs} ms`,
+    );
+    expect(result.failures).toEqual({});
+    expect(result.ok).toBeGreaterThan(0);
+    expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+    // Each new worker was ready before an old one began to drain.
+    const order = app.logs.filter((l) => l.msg === 'worker ready' || l.msg === 'draining').map((l) => l.msg);
+    expect(order.slice(-4)).toEqual(['worker ready', 'draining', 'worker ready', 'draining']);
+  });
+});

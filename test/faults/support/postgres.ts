@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+
+export interface PrivatePostgres {
+  url: string;
+  port: number;
+  start(): void;
+  /** `pg_ctl -m fast stop`: what an operator's restart or a failover does to open connections. */
+  stop(): void;
+  destroy(): void;
+}
+
+const asPostgres = (command: string, args: string[]) =>
+  execFileSync('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { stdio: 'pipe' });
+
+/**
+ * A throw-away PostgreSQL 15 cluster of our own on a random high port, so a test can stop and start it
+ * without touching the shared cluster on 5432 that other suites use. Trust auth on loopback only.
+ */
+export function startPrivatePostgres(): PrivatePostgres {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-pg-'));
+  chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), 0);
+  const data = join(dir, 'data');
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const port = freePort();
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const pg: PrivatePostgres = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start: () =>
+      void asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']),
+    stop: () => void asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
+    destroy() {
+      try {
+        pg.stop();
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  pg.start();
+  return pg;
+}

@@ -1,0 +1,70 @@
+import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
+import { eventually, loadUntil, send, signUp } from './support/client';
+import { freePort } from './support/ports';
+import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
+import { reportFigure } from './support/report';
+
+jest.setTimeout(120_000);
+
+let pg: PrivatePostgres;
+let app: AppProcess | undefined;
+
+beforeAll(() => {
+  pg = startPrivatePostgres();
+  migrate(pg.url);
+});
+afterEach(() => stopApp(app));
+afterAll(() => pg.destroy());
+
+const CONCURRENCY = 8;
+
+describe('worker supervision (SRV-1, SRV-2)', () => {
+  test('when a worker is killed with SIGKILL under load, then it is replaced and only requests it held fail', async () => {
+    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
+    await waitForWorkers(app, 2);
+    const token = await signUp(app.url);
+    const [victim, survivor] = app.workerPids();
+
+    const replaced = app.waitForLog(
+      (l) => l.msg === 'worker ready' && l.pid !== victim && l.pid !== survivor,
+    );
+    const load = loadUntil(`${app.url}/api/v1/users/me`, {
+      headers: { authorization: `Bearer ${token}` },
+      concurrency: CONCURRENCY,
+      until: replaced.then(() => new Promise((resolve) => setTimeout(resolve, 1_000))),
+      capMs: 30_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    process.kill(victim!, 'SIGKILL');
+    await replaced;
+    const result = await load;
+
+    reportFigure(
+      `SIGKILL of 1 of 2 workers under load (${CONCURRENCY} clients): ${result.ok} served, ${result.failed} failed ${JSON.stringify(result.failures)}`,
+    );
+    // At most the requests in flight on the dead worker's connections: one per client.
+    expect(result.failed).toBeLessThanOrEqual(CONCURRENCY);
+    expect(Object.keys(result.failures).every((kind) => /^E[A-Z]+$|socket hang up/.test(kind))).toBe(true);
+    expect(app.logs.some((l) => l.msg === 'worker died: replacing it' && l.signal === 'SIGKILL')).toBe(true);
+    await eventually(async () => {
+      if (app!.workerPids().length !== 2) throw new Error('not two workers');
+    });
+    expect((await send(`${app.url}/health`)).status).toBe(200);
+  });
+
+  test('when workers die as fast as they start, then the primary stops with a crash-loop line and exit 1', async () => {
+    // Nothing listens on this port: every worker fails to reach its database at start-up and exits 1.
+    app = await startApp({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${freePort()}/postgres`,
+      WEB_CONCURRENCY: '2',
+    });
+    const { code } = await app.exited;
+    const line = app.logs.find((l) => l.level === 'fatal' && /^crash loop/.test(l.msg));
+    reportFigure(`crash loop detected: ${line?.msg}`);
+    expect(line).toBeDefined();
+    expect(code).toBe(1);
+    const restarts = app.logs.filter((l) => l.msg === 'worker died: replacing it').map((l) => l.restartInMs);
+    // Backoff: each restart waits longer than the one before.
+    expect(restarts).toEqual([...(restarts as number[])].sort((a, b) => a - b));
+  });
+});

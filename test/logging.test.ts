@@ -1,0 +1,93 @@
+import { Writable } from 'node:stream';
+import express from 'express';
+import request from 'supertest';
+import { errorHandler } from '../src/http/error-handler';
+import { requestId } from '../src/http/request-id';
+import { createLogger } from '../src/observability/logger';
+import { newPassword, uniqueEmail, useTestApp } from './support/harness';
+
+/** Every line the app logs, parsed: the logs are JSON, one object per line (OBS-1). */
+const lines: Record<string, unknown>[] = [];
+let raw = '';
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    raw += chunk.toString();
+    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+    done();
+  },
+});
+
+const logger = createLogger({ level: 'info', pretty: false, destination: sink });
+const { app } = useTestApp({}, logger);
+const verbose = useTestApp({}, createLogger({ level: 'debug', pretty: false, destination: sink }));
+
+beforeEach(() => {
+  lines.length = 0;
+  raw = '';
+});
+
+test('when a request completes, then one JSON access line carries its id, route, status and duration', async () => {
+  const response = await request(app).get('/api/v1/notes').set('X-Request-Id', 'trace-me-123456');
+  const access = lines.find((line) => line.requestId === 'trace-me-123456');
+  expect(access).toMatchObject({
+    level: 'info',
+    service: 'shipshape',
+    req: { method: 'GET', url: '/api/v1/notes' },
+    res: { statusCode: response.status },
+    responseTime: expect.any(Number),
+  });
+  expect(Object.keys(access!.req as object)).toEqual(['method', 'url']);
+});
+
+test('when credentials pass through login and an authenticated call, then no password, token or cookie is logged (OBS-2)', async () => {
+  const email = uniqueEmail();
+  const password = newPassword();
+  await request(app).post('/api/v1/auth/register').send({ email, password }).expect(201);
+  const login = await request(app).post('/api/v1/auth/login').send({ email, password }).expect(200);
+  const cookie = (login.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+  await request(app).get('/api/v1/users/me').set('Authorization', `Bearer ${login.body.token}`).expect(200);
+  await request(app).get('/api/v1/users/me').set('Cookie', cookie).expect(200);
+  expect(lines.length).toBeGreaterThanOrEqual(4);
+  for (const secret of [password, login.body.token, login.body.csrfToken, cookie.split('=')[1]!]) {
+    expect(raw).not.toContain(secret);
+  }
+});
+
+test('when a logged object holds credentials at any depth, then they are redacted', () => {
+  logger.info(
+    {
+      password: 'p1',
+      user: { password: 'p2', token: 't1' },
+      req: { headers: { authorization: 'Bearer t2', cookie: 'c' } },
+    },
+    'probe',
+  );
+  const line = lines.at(-1)!;
+  expect(JSON.stringify(line)).not.toMatch(/p1|p2|t1|t2|"c"/);
+  expect(line).toMatchObject({
+    password: '[redacted]',
+    user: { password: '[redacted]', token: '[redacted]' },
+  });
+});
+
+test('when a load balancer probes health, then the line is debug, so info-level logs stay quiet (OBS-3)', async () => {
+  await request(app).get('/health/live').set('X-Request-Id', 'probe-at-info-1').expect(200);
+  expect(lines.find((line) => line.requestId === 'probe-at-info-1')).toBeUndefined();
+  await request(verbose.app).get('/health/live').set('X-Request-Id', 'probe-at-debug-1').expect(200);
+  expect(lines.find((line) => line.requestId === 'probe-at-debug-1')).toMatchObject({ level: 'debug' });
+});
+
+test('when a handler fails unexpectedly, then the error line carries the request id and the stack', async () => {
+  const broken = express();
+  broken.use(requestId());
+  broken.get('/boom', () => {
+    throw new Error('kaboom');
+  });
+  broken.use(errorHandler({ logger, debug: false }));
+  await request(broken).get('/boom').set('X-Request-Id', 'failing-request-1').expect(500);
+  const line = lines.find((l) => l.requestId === 'failing-request-1' && l.msg === 'unexpected error');
+  expect(line).toMatchObject({
+    level: 'error',
+    err: { message: 'kaboom', stack: expect.stringContaining('logging.test.ts') },
+  });
+});

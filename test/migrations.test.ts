@@ -1,0 +1,60 @@
+import { createDatabase, type Knex } from '../src/db/knex';
+import { shippedMigrations } from '../src/db/migrations';
+import { type IsolatedDatabase, isolatedDatabase } from './support/isolated-database';
+
+/** A database of its own, so rolling everything back cannot disturb the other suites. */
+let isolated: IsolatedDatabase;
+let db: Knex;
+beforeAll(async () => {
+  isolated = await isolatedDatabase('migrations');
+  db = createDatabase({ url: isolated.url, poolMin: 0, poolMax: 1 });
+});
+afterAll(async () => {
+  await db.destroy();
+  await isolated.drop();
+});
+
+const tables = async () =>
+  (
+    await db('information_schema.tables')
+      .where({ table_schema: 'public' })
+      .whereNot('table_name', 'like', 'knex_%')
+      .pluck('table_name')
+  ).sort();
+
+test('when migrating latest, rolling back all and migrating again, then each step leaves the expected tables (DB-6)', async () => {
+  const [, applied] = await db.migrate.latest();
+  expect(applied).toEqual(shippedMigrations());
+  expect(await tables()).toEqual(['auth_sessions', 'notes', 'users']);
+
+  const [, undone] = await db.migrate.rollback(undefined, true);
+  expect(undone).toHaveLength(shippedMigrations().length);
+  expect(await tables()).toEqual([]);
+
+  await db.migrate.latest();
+  expect(await tables()).toEqual(['auth_sessions', 'notes', 'users']);
+  const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
+  expect(pending).toEqual([]);
+});
+
+test('when each migration is undone one at a time, then every down step runs on its own', async () => {
+  await db.migrate.latest();
+  for (let remaining = shippedMigrations().length; remaining > 0; remaining--) {
+    await db.migrate.down();
+    const [done] = (await db.migrate.list()) as [unknown[], unknown[]];
+    expect(done).toHaveLength(remaining - 1);
+  }
+  expect(await tables()).toEqual([]);
+});
+
+test('when a query lists notes, then PostgreSQL plans it on the (user_id, id) index (DB-7)', async () => {
+  await db.migrate.latest();
+  await db.raw('set enable_seqscan = off');
+  const { rows } = await db.raw(
+    "explain select id from notes where user_id = '0190a000-0000-7000-8000-000000000000' order by id desc limit 21",
+  );
+  await db.raw('reset enable_seqscan');
+  expect(rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n')).toMatch(
+    /notes_user_id_id_idx/,
+  );
+});
