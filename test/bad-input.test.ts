@@ -153,6 +153,7 @@ describe('injection strings are data, not code', () => {
     "' OR '1'='1",
     '<script>alert(1)</script>',
     '"><img src=x onerror=alert(1)>',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe is meant to arrive verbatim
     '${jndi:ldap://x}',
     '\u202Egnp.exe',
     'Zalgo: Z̷̢̛a̶l̸g̵o̷ 🙂 日本語 עברית',
