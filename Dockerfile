@@ -9,13 +9,11 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Every dependency, for compiling and for development. Install scripts stay off: argon2 and the compilers
 # ship prebuilt linux-x64 binaries, so nothing needs to run (or compile) at install time. The versions are the
-# lockfile's (CFG-9); `npm install` is only the fallback for a lockfile that lists this platform's optional
-# binaries alone, which `npm ci` refuses (docs/deploy-docker.md).
+# lockfile's, installed by `npm ci` alone (CFG-9).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund \
- || npm install --ignore-scripts --no-audit --no-fund --no-save
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
@@ -26,8 +24,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-      || npm install --omit=dev --ignore-scripts --no-audit --no-fund --no-save; } \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 # tini as PID 1 forwards SIGTERM to node and reaps zombies; the static build needs no libraries.

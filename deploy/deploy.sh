@@ -12,7 +12,6 @@ usage: sudo deploy.sh VERSION        VERSION: a git tag or commit of SHIPSHAPE_R
   SHIPSHAPE_ENV_FILE        the unit's environment file, read for migrations (default /etc/shipshape/shipshape.env)
   SHIPSHAPE_SMOKE_URL       where smoke.sh checks the app (default http://127.0.0.1:3000)
   SHIPSHAPE_KEEP_RELEASES   releases kept besides current and previous (default 5)
-  SHIPSHAPE_NPM_INSTALL     the install command (default "npm ci"; never change it on a real server)
   SHIPSHAPE_ROLLBACK_MIGRATIONS=1   on a failed smoke, also undo this deploy's migrations (default 0)
 USAGE
 }
@@ -26,7 +25,6 @@ version="$1"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SHIPSHAPE_REPO="${SHIPSHAPE_REPO:-$SHIPSHAPE_ROOT/repo.git}"
 keep="${SHIPSHAPE_KEEP_RELEASES:-5}"
-read -r -a npm_install <<<"${SHIPSHAPE_NPM_INSTALL:-npm ci}"
 releases="$SHIPSHAPE_ROOT/releases"
 release="$releases/$version"
 
@@ -63,7 +61,7 @@ build_release() {
   (
     cd "$scratch"
     # The lock pins every version and its integrity hash, so a cached tarball is as good as a fetched one.
-    "${npm_install[@]}" --prefer-offline --no-audit --no-fund
+    npm ci --prefer-offline --no-audit --no-fund
     npm run build
     npm prune --omit=dev --no-audit --no-fund
   ) >&2

@@ -34,7 +34,9 @@ function checkWorkload(file, doc) {
       }
     }
     for (const variable of container.env ?? []) {
-      if (/SECRET|PASSWORD|DATABASE_URL$|DSN/.test(variable.name) && variable.value) {
+      // NAME_FILE holds a path to a mounted secret, which is the right way; only a literal value leaks.
+      const holdsSecret = /SECRET|PASSWORD|DATABASE_URL$|DSN$/.test(variable.name) && !variable.name.endsWith('_FILE');
+      if (holdsSecret && variable.value) {
         problems.push(`${where}: ${variable.name} must come from a Secret, not a literal`);
       }
     }
