@@ -35,7 +35,8 @@ function checkWorkload(file, doc) {
     }
     for (const variable of container.env ?? []) {
       // NAME_FILE holds a path to a mounted secret, which is the right way; only a literal value leaks.
-      const holdsSecret = /SECRET|PASSWORD|DATABASE_URL$|DSN$/.test(variable.name) && !variable.name.endsWith('_FILE');
+      const holdsSecret =
+        /SECRET|PASSWORD|DATABASE_URL$|DSN$/.test(variable.name) && !variable.name.endsWith('_FILE');
       if (holdsSecret && variable.value) {
         problems.push(`${where}: ${variable.name} must come from a Secret, not a literal`);
       }
