@@ -51,7 +51,8 @@ export function securityHeaders({ hsts }: { hsts: boolean }): RequestHandler[] {
   const headers: [string, string][] = [
     ...set,
     ['Permissions-Policy', PERMISSIONS_POLICY],
-    // Responses carry account data; no shared cache or browser history may keep them.
+    // Responses carry account data; no shared cache or browser history may keep them (PRF-1: static files,
+    // which can be cached, are nginx's).
     ['Cache-Control', 'no-store'],
   ];
   const apply: RequestHandler = (_req, res, next) => {

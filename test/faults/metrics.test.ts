@@ -101,6 +101,7 @@ describe('metrics (OBS-5)', () => {
     ).toBe(true);
   });
 
+  // OBS-9: a dashboard that queries a renamed metric shows empty panels without any error.
   test('when the Grafana dashboard is loaded, then every metric its queries name is in the live scrape', () => {
     const dashboard = JSON.parse(
       readFileSync(join(ROOT, 'monitoring/grafana/shipshape-dashboard.json'), 'utf8'),
