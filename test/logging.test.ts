@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
+import { createDatabase } from '../src/db/knex';
 import { errorHandler } from '../src/http/error-handler';
 import { requestId } from '../src/http/request-id';
 import { createLogger } from '../src/observability/logger';
-import { newPassword, uniqueEmail, useTestApp } from './support/harness';
+import { newPassword, testDatabaseUrl, uniqueEmail, useTestApp } from './support/harness';
 
 /** Every line the app logs, parsed: the logs are JSON, one object per line (OBS-1). */
 const lines: Record<string, unknown>[] = [];
@@ -89,5 +90,26 @@ test('when a handler fails unexpectedly, then the error line carries the request
   expect(line).toMatchObject({
     level: 'error',
     err: { message: 'kaboom', stack: expect.stringContaining('logging.test.ts') },
+  });
+});
+
+describe('slow queries (DB-7)', () => {
+  const db = createDatabase({ url: testDatabaseUrl(), poolMin: 0, poolMax: 1, slowQueryMs: 40, logger });
+  afterAll(() => db.destroy());
+
+  test('when a query takes longer than SLOW_QUERY_MS, then a warn line gives its SQL and duration but never its values', async () => {
+    const secret = `private-${newPassword()}`;
+    await db.raw('select pg_sleep(0.1), ?::text as value', [secret]);
+    const slow = lines.filter((line) => line.msg === 'slow query');
+    expect(slow).toEqual([
+      expect.objectContaining({ level: 'warn', sql: expect.stringContaining('pg_sleep'), failed: false }),
+    ]);
+    expect(slow[0]!.durationMs).toBeGreaterThanOrEqual(100);
+    expect(raw).not.toContain(secret);
+  });
+
+  test('when queries are fast, then nothing is logged', async () => {
+    await db.raw('select 1');
+    expect(lines.filter((line) => line.msg === 'slow query')).toEqual([]);
   });
 });

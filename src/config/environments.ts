@@ -25,6 +25,8 @@ export class BaseConfig {
   /** Small pools: PostgreSQL's max_connections is shared by every process of every replica (DB-3). */
   readonly DATABASE_POOL_MIN: number = 0;
   readonly DATABASE_POOL_MAX: number = 10;
+  /** Queries at least this slow are logged at warn with their SQL, never their values (DB-7); 0 is off. */
+  readonly SLOW_QUERY_MS: number = 250;
   /** Where the embedded PostgreSQL (PGlite) keeps its files when DATABASE_URL is not set. */
   readonly EMBEDDED_DB_DIR: string = '.data/pglite';
   /** 100 kB covers any note (10,000 characters of 4-byte UTF-8 is 40 kB) with room to spare (SEC-15). */

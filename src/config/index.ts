@@ -52,6 +52,7 @@ export interface Config {
     url: string | undefined;
     poolMin: number;
     poolMax: number;
+    slowQueryMs: number;
     embeddedDir: string;
     migrateOnStart: boolean;
   };
@@ -159,6 +160,7 @@ function settingsSchema(defaults: BaseConfig) {
     DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
     DATABASE_POOL_MIN: withDefault(int(0, 100), defaults.DATABASE_POOL_MIN),
     DATABASE_POOL_MAX: withDefault(int(1, 100), defaults.DATABASE_POOL_MAX),
+    SLOW_QUERY_MS: withDefault(int(0, 600_000), defaults.SLOW_QUERY_MS),
     EMBEDDED_DB_DIR: z.string().default(defaults.EMBEDDED_DB_DIR),
     MIGRATE_ON_START: withDefault(bool, defaults.MIGRATE_ON_START),
     CORS_ORIGINS: originList.default([]),
@@ -296,6 +298,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv): Config {
       url: s.DATABASE_URL,
       poolMin: s.DATABASE_POOL_MIN,
       poolMax: s.DATABASE_POOL_MAX,
+      slowQueryMs: s.SLOW_QUERY_MS,
       embeddedDir: s.EMBEDDED_DB_DIR,
       migrateOnStart: s.MIGRATE_ON_START,
     },

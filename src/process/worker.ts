@@ -38,6 +38,7 @@ async function openDatabase(config: Config, logger: Logger) {
     url: config.database.url ?? embedded!.url,
     poolMin: config.database.poolMin,
     poolMax: config.database.poolMax,
+    slowQueryMs: config.database.slowQueryMs,
     logger,
   });
   return { db, embedded };

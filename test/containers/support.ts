@@ -7,7 +7,9 @@ import { join, resolve } from 'node:path';
 
 /** Helpers for the containers suite: real podman, docker-compose and openssl, nothing mocked. */
 export const REPO = resolve(__dirname, '..', '..');
-export const CONTAINERS_TOOLS = resolve(REPO, '..', 'shared', 'containers');
+/** The machine's podman set-up and stand-in images (see .ci/steps/30-containers.sh, which finds them). */
+export const CONTAINERS_TOOLS =
+  process.env.SHIPSHAPE_CONTAINER_TOOLS ?? resolve(REPO, '..', 'shared', 'containers');
 export const MINUTE = 60_000;
 
 export interface Result {
