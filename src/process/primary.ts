@@ -26,6 +26,8 @@ export async function runPrimary(initial: Config, logger: Logger): Promise<void>
   const crashes: number[] = [];
   let stopping = false;
   let reloading = false;
+  /** A SIGHUP during a reload: the release may have changed again, so one more roll follows this one. */
+  let reloadQueued = false;
 
   const ready = new Set<Worker>(); // answered WORKER_READY and not yet exited
   const metricsServer = await startMetricsServer(
@@ -118,7 +120,11 @@ export async function runPrimary(initial: Config, logger: Logger): Promise<void>
    * from disk afresh; a configuration that no longer validates cancels the reload.
    */
   const reload = async () => {
-    if (reloading || stopping) return logger.warn('reload already in progress or stopping: SIGHUP ignored');
+    if (stopping) return logger.warn('stopping: SIGHUP ignored');
+    if (reloading) {
+      reloadQueued = true;
+      return logger.info('reload in progress: another follows it, so the newest release is loaded');
+    }
     try {
       loadDotEnv();
       config = loadConfig(process.env);
@@ -148,6 +154,10 @@ export async function runPrimary(initial: Config, logger: Logger): Promise<void>
       logger.error({ err: error }, 'reload stopped: a new worker failed to start; the rest keep serving');
     } finally {
       reloading = false;
+    }
+    if (reloadQueued && !stopping) {
+      reloadQueued = false;
+      await reload();
     }
   };
 

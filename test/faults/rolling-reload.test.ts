@@ -7,6 +7,7 @@ jest.setTimeout(120_000);
 
 let pg: PrivatePostgres;
 let app: AppProcess;
+const seen = new Set<object>();
 
 beforeAll(() => {
   pg = startPrivatePostgres();
@@ -53,5 +54,36 @@ describe('rolling reload (SRV-4)', () => {
     // Each new worker was ready before an old one began to drain.
     const order = app.logs.filter((l) => l.msg === 'worker ready' || l.msg === 'draining').map((l) => l.msg);
     expect(order.slice(-4)).toEqual(['worker ready', 'draining', 'worker ready', 'draining']);
+  });
+
+  test('when a second SIGHUP arrives during a reload, then one more roll follows, so the newest release serves', async () => {
+    await waitForWorkers(app, 2);
+    const doneBefore = app.logs.filter((l) => l.msg === 'reload: done').length;
+    for (const line of app.logs) seen.add(line); // lines of the first test's reload are not this one's
+    const rolling = app.waitForLog(
+      (l) => l.msg === 'reload: rolling workers one at a time' && !seen.has(l),
+      60_000,
+    );
+    app.kill('SIGHUP');
+    await rolling;
+    const midRoll = app.workerPids();
+    app.kill('SIGHUP');
+    // Several during one roll still make one more roll, not one each (a gap, or the kernel merges the two).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    app.kill('SIGHUP');
+    await eventually(async () => {
+      const done = app.logs.filter((l) => l.msg === 'reload: done').length - doneBefore;
+      if (done < 2) throw new Error(`reloads done: ${done}`);
+    }, 90_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(app.logs.filter((l) => l.msg === 'reload: done').length - doneBefore).toBe(2);
+    expect(app.logs.filter((l) => /^reload in progress/.test(l.msg)).length).toBe(2);
+    const after = await eventually(async () => {
+      const pids = app.workerPids();
+      if (pids.length !== 2) throw new Error(`workers: ${pids}`);
+      return pids;
+    });
+    // Every worker alive when the second signal came was replaced by the queued roll.
+    expect(after.filter((pid) => midRoll.includes(pid))).toEqual([]);
   });
 });
