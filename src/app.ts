@@ -53,7 +53,9 @@ function accessLog(logger: Logger): RequestHandler {
       logger[level](
         {
           requestId: req.id,
-          req: { method: req.method, url: req.originalUrl },
+          // The client's address as the trusted proxy reports it (TRUST_PROXY), for abuse investigations. It is
+          // personal data: the log retention (journald 30 days, docs/deploy-vps.md) belongs in the privacy notice.
+          req: { method: req.method, url: req.originalUrl, remoteAddress: req.ip },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
           userId: (res.locals.auth as { user: { id: string } } | undefined)?.user.id,
