@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { waitFor as pollFor } from '../support/net';
+import { selfSignedCertArgs } from '../support/tls';
 
 /** Helpers for the containers suite: real podman, docker-compose and openssl, nothing mocked. */
 export const REPO = resolve(__dirname, '..', '..');
@@ -53,23 +54,11 @@ export async function sh(
   return result.stdout;
 }
 
-export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+export { freePort, sleep } from '../support/net';
 
-/** Polls until check returns a value other than undefined, or fails with the last error after timeoutMs. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** Polls each second until check returns a value other than undefined (podman commands are not cheap). */
+export const waitFor = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) =>
+  pollFor(what, timeoutMs, check, 1000);
 
 /** Builds the project's Dockerfile the way the docs do; returns the seconds it took. */
 export async function buildImage(tag: string, target = 'runtime'): Promise<number> {
@@ -104,37 +93,9 @@ export const stopComposeEnv = () => run(join(CONTAINERS_TOOLS, 'compose-env.sh')
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `shipshape-${prefix}-`));
 
-/** A free TCP port on the host (never 5432 or 3000, which local servers may hold). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
 /** A self-signed certificate for localhost, written as fullchain.pem and privkey.pem in dir. */
 export async function selfSignedCert(dir: string): Promise<string> {
-  await sh('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout',
-    join(dir, 'privkey.pem'),
-    '-out',
-    join(dir, 'fullchain.pem'),
-  ]);
+  await sh('openssl', selfSignedCertArgs(join(dir, 'privkey.pem'), join(dir, 'fullchain.pem')));
   return join(dir, 'fullchain.pem');
 }
 

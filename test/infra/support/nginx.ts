@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSignedCertArgs } from '../../support/tls';
 import { eventually, freePort, REPO, run, runOk } from './processes';
 
 export interface PrivateNginx {
@@ -64,23 +65,7 @@ export async function privateNginx(upstream: string): Promise<PrivateNginx> {
     mkdirSync(join(dir, sub), { recursive: true });
   }
   cpSync(join(REPO, 'nginx', 'snippets'), join(dir, 'conf', 'snippets'), { recursive: true });
-  runOk('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
+  runOk('openssl', selfSignedCertArgs(join(dir, 'key.pem'), join(dir, 'cert.pem')));
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const rendered = runOk(join(REPO, 'deploy', 'render-nginx-site.sh'), [], {

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../support/net';
+
+export { freePort };
 
 export const REPO = join(__dirname, '..', '..', '..');
 
@@ -38,19 +40,6 @@ export function runOk(...args: Parameters<typeof run>): RunResult {
     );
   }
   return result;
-}
-
-/** A TCP port nobody listens on right now, for private instances on high ports. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls until check() returns a value (not undefined); no timing is asserted, the deadline only stops a hang. */
