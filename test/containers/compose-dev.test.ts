@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, MINUTE, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
+import { freePort, MINUTE, reportFigure, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
 
 /** compose.yaml, the development stack: `docker compose up` gives the app with reload on a real PostgreSQL. */
 const PROJECT = 'shipshape-dev';
@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await compose('down', '-v', '--remove-orphans');
   await stopComposeEnv();
-  console.error(
+  reportFigure(
     `[containers] compose.yaml up -> app answering on localhost: ${secondsToHealthy.toFixed(1)} s`,
   );
 }, 5 * MINUTE);

@@ -8,6 +8,7 @@ import {
   httpsRequest,
   MINUTE,
   REPO,
+  reportFigure,
   run,
   selfSignedCert,
   sh,
@@ -140,7 +141,7 @@ afterAll(async () => {
   await stopComposeEnv();
   await run('podman', ['rmi', `${IMAGE_REPO}:${IMAGE_TAG}-next`]);
   rmSync(work, { recursive: true, force: true });
-  console.error(
+  reportFigure(
     `[containers] docker-compose up -> healthy stack through nginx: ${secondsToHealthy.toFixed(1)} s`,
   );
 }, 5 * MINUTE);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINUTE, REPO, run, sh, tempDir, waitFor, writeSecret } from './support';
+import { MINUTE, REPO, reportFigure, run, sh, tempDir, waitFor, writeSecret } from './support';
 
 /**
  * The runtime image built from the Dockerfile with podman (CTR-1..5, SEC-14, CFG-3, CFG-7), run for real next to
@@ -85,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeAll();
-  console.error(`[containers] image build (podman build --format docker): ${buildSeconds.toFixed(0)} s`);
+  reportFigure(`[containers] image build (podman build --format docker): ${buildSeconds.toFixed(0)} s`);
 }, 2 * MINUTE);
 
 describe('the runtime image', () => {
@@ -171,7 +171,7 @@ describe('the runtime image', () => {
     expect(keys.stdout.trim()).toBe('');
 
     const size = Number((await sh('podman', ['image', 'inspect', '--format', '{{.Size}}', IMAGE])).trim());
-    console.error(`[containers] runtime image size: ${(size / 1e6).toFixed(0)} MB (${files.length} paths)`);
+    reportFigure(`[containers] runtime image size: ${(size / 1e6).toFixed(0)} MB (${files.length} paths)`);
     expect(size).toBeGreaterThan(0);
   });
 

@@ -13,6 +13,9 @@ export const CONTAINERS_TOOLS =
   process.env.SHIPSHAPE_CONTAINER_TOOLS ?? resolve(REPO, '..', 'shared', 'containers');
 export const MINUTE = 60_000;
 
+/** A measured figure for the CI log, without the code frame console.error adds under jest. */
+export const reportFigure = (line: string) => process.stderr.write(`\n${line}\n`);
+
 export interface Result {
   code: number;
   stdout: string;
