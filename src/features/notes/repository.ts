@@ -14,18 +14,23 @@ const COLUMNS = ['id', 'title', 'body', 'created_at', 'updated_at'];
 /** Every query names the owner: a note of another user is indistinguishable from one that does not exist. */
 const owned = (db: Knex, userId: string) => db('notes').where({ user_id: userId });
 
-/** Newest first, one index range scan on (user_id, id); fetches one extra row to know if a page follows. */
-export function listNotes(
+const LIST_NOTES = `select ${COLUMNS.join(', ')} from notes where user_id = ? order by id desc limit ?`;
+const LIST_NOTES_BEFORE = `select ${COLUMNS.join(', ')} from notes where user_id = ? and id < ? order by id desc limit ?`;
+
+/**
+ * Newest first, one index range scan on (user_id, id); fetches one extra row to know if a page follows.
+ * The hottest read, so plain parameterised SQL without the query builder, like findActiveSession.
+ */
+export async function listNotes(
   db: Knex,
   userId: string,
   page: { limit: number; before?: string },
 ): Promise<NoteRow[]> {
-  const query = owned(db, userId)
-    .select(COLUMNS)
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1);
-  if (page.before) query.where('id', '<', page.before);
-  return query;
+  const query = page.before
+    ? db.raw<{ rows: NoteRow[] }>(LIST_NOTES_BEFORE, [userId, page.before, page.limit + 1])
+    : db.raw<{ rows: NoteRow[] }>(LIST_NOTES, [userId, page.limit + 1]);
+  const result = await query;
+  return result.rows;
 }
 
 export async function insertNote(
