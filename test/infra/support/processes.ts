@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../support/net';
+import { freePort, waitFor } from '../../support/net';
 
 export { freePort };
 
@@ -43,24 +43,8 @@ export function runOk(...args: Parameters<typeof run>): RunResult {
 }
 
 /** Polls until check() returns a value (not undefined); no timing is asserted, the deadline only stops a hang. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  deadlineMs = 30_000,
-): Promise<T> {
-  const stopAt = Date.now() + deadlineMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > stopAt) throw new Error(`gave up waiting for ${what}: ${String(lastError ?? '')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+export const eventually = <T>(what: string, check: () => Promise<T | undefined>, deadlineMs = 30_000) =>
+  waitFor(what, deadlineMs, check, 200);
 
 export const randomSecret = () => randomBytes(48).toString('base64url');
 
