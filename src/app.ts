@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from './config/index.js';
 import { shippedMigrations } from './db/migrations.js';
@@ -6,20 +6,21 @@ import { authenticate } from './features/accounts/authenticate.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { noteRoutes } from './features/notes/routes.js';
 import { Lifecycle } from './health/lifecycle.js';
-import { HEALTH_PATHS, healthRoutes } from './health/routes.js';
+import { HEALTH_PATHS, mountHealthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { errorHandler } from './http/error-handler.js';
+import { sendJson } from './http/json-response.js';
 import { notFound } from './http/problem.js';
 import { authRateLimit, generalRateLimit, type RedisCommander } from './http/rate-limit.js';
-import { requestId } from './http/request-id.js';
+import { requestEnvelope } from './http/request-envelope.js';
 import { mountRoutes } from './http/routes.js';
 import { corsPolicy, securityHeaders } from './http/security.js';
-import { httpMetrics, rememberMountPath } from './observability/http-metrics.js';
+import { rememberMountPath } from './observability/http-metrics.js';
 import type { Logger } from './observability/logger.js';
 import type { AppMetrics } from './observability/metrics.js';
-import { sentryRequestScope } from './observability/sentry.js';
+import { sentryEnabled, sentryRequestScope } from './observability/sentry.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { dropLateErrors, requestDeadline } from './process/request-deadline.js';
+import { dropLateErrors } from './process/request-deadline.js';
 
 export const API_BASE = '/api/v1';
 
@@ -38,35 +39,6 @@ export interface AppDeps {
   metrics?: AppMetrics;
 }
 
-/**
- * One compact JSON line per request (OBS-1): its id, method, URL, status, duration and user, written when the
- * response is done. No header dumps, nothing that could hold a credential (OBS-2), and no child logger per
- * request: a line costs one object and one write, and a request that logs nothing costs one listener.
- * Probes arrive every few seconds from every balancer: debug, so they do not drown real traffic (OBS-3).
- */
-function accessLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = performance.now();
-    res.once('close', () => {
-      const level = res.statusCode >= 500 ? 'error' : HEALTH_PATHS.has(req.path) ? 'debug' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level](
-        {
-          requestId: req.id,
-          // The client's address as the trusted proxy reports it (TRUST_PROXY), for abuse investigations. It is
-          // personal data: the log retention (journald 30 days, docs/deploy-vps.md) belongs in the privacy notice.
-          req: { method: req.method, url: req.originalUrl, remoteAddress: req.ip },
-          res: { statusCode: res.statusCode },
-          responseTime: Math.round(performance.now() - started),
-          userId: (res.locals.auth as { user: { id: string } } | undefined)?.user.id,
-        },
-        res.writableFinished ? 'request completed' : 'request aborted',
-      );
-    });
-    next();
-  };
-}
-
 /** Assembles the app from its dependencies; no globals, so tests build it on a real database. */
 export function createApp(deps: AppDeps): Express {
   const { config, db, logger } = deps;
@@ -75,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by'); // SEC-8
   app.set('etag', false); // API JSON is personal and no-store: hashing every body buys nothing
   app.set('trust proxy', config.http.trustProxy);
+  app.response.json = sendJson;
 
   const routes = [
     ...accountRoutes({
@@ -89,13 +62,17 @@ export function createApp(deps: AppDeps): Express {
   ];
   const limits = { redis: deps.redis, onLimited: deps.onRateLimited };
 
-  app.use(requestId());
-  if (deps.metrics) app.use(httpMetrics(deps.metrics));
-  app.use(sentryRequestScope());
-  app.use(accessLog(logger));
-  app.use(requestDeadline(config.http.requestTimeoutMs)); // SRV-3: 503 rather than a hang
-  app.use(securityHeaders({ hsts: config.strict }));
-  app.use(healthRoutes({ db, lifecycle, shippedMigrations: shippedMigrations() }));
+  app.use(
+    requestEnvelope({
+      logger, // OBS-1: one access line per request
+      quietPaths: HEALTH_PATHS, // OBS-3
+      metrics: deps.metrics, // OBS-5
+      applySecurityHeaders: securityHeaders({ hsts: config.strict }), // SEC-4, SEC-5
+      requestTimeoutMs: config.http.requestTimeoutMs, // SRV-3: 503 rather than a hang
+    }),
+  );
+  if (sentryEnabled()) app.use(sentryRequestScope()); // OBS-4
+  mountHealthRoutes(app, { db, lifecycle, shippedMigrations: shippedMigrations() });
   app.use(corsPolicy(config.cors.origins));
   app.use(
     '/api',

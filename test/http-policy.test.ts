@@ -22,10 +22,33 @@ describe('security headers (SEC-5, SEC-8)', () => {
       });
       expect(response.headers['x-powered-by']).toBeUndefined();
       expect(response.headers.etag).toBeUndefined();
+      // helmet's document-only headers are left out for a JSON API (src/http/security.ts).
+      for (const legacy of ['x-xss-protection', 'x-download-options', 'x-dns-prefetch-control'])
+        expect(response.headers[legacy]).toBeUndefined();
       // HSTS belongs to the strict environments only: a development browser must not pin localhost to HTTPS.
       expect(response.headers['strict-transport-security']).toBeUndefined();
     },
   );
+});
+
+describe('JSON responses', () => {
+  test('when a JSON endpoint is asked with HEAD, then the GET headers with its Content-Length and no body', async () => {
+    const get = await request(app).get('/health/live');
+    const head = await request(app).head('/health/live');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(head.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(get.body))));
+    expect(head.text).toBeUndefined();
+  });
+
+  test('when a body holds non-ASCII text, then Content-Length counts its UTF-8 bytes', async () => {
+    const account = await signUp(app);
+    const title = 'Grüße, 東京 🚀';
+    const created = await request(app).post('/api/v1/notes').set(bearer(account)).send({ title });
+    expect(created.status).toBe(201);
+    expect(Number(created.headers['content-length'])).toBe(Buffer.byteLength(created.text));
+    expect(created.body.note.title).toBe(title);
+  });
 });
 
 describe('routing', () => {

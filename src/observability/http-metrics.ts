@@ -25,16 +25,10 @@ export function routeLabel(req: Request, res: Response): string {
   return `${(res.locals.mountPath as string | undefined) ?? ''}${template}`;
 }
 
-/** Counts and times every response by method, route template and status (the RED metrics, OBS-5). */
-export function httpMetrics(metrics: AppMetrics): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const labels = { method: req.method, route: routeLabel(req, res), status_code: String(res.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-      if (res.statusCode === 401) metrics.authFailures.inc({ route: labels.route });
-    });
-    next();
-  };
+/** Counts and times a response by method, route template and status (the RED metrics, OBS-5). */
+export function recordResponse(metrics: AppMetrics, req: Request, res: Response, seconds: number): void {
+  const labels = { method: req.method, route: routeLabel(req, res), status_code: String(res.statusCode) };
+  metrics.httpRequests.inc(labels);
+  metrics.httpDuration.observe(labels, seconds);
+  if (res.statusCode === 401) metrics.authFailures.inc({ route: labels.route });
 }

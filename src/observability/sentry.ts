@@ -76,6 +76,11 @@ export function initSentry({ dsn, environment, release }: SentrySettings): boole
   return true;
 }
 
+/** True once initSentry has loaded the SDK: the app adds Sentry's per-request scope only then. */
+export function sentryEnabled(): boolean {
+  return Sentry !== undefined;
+}
+
 /**
  * One Sentry scope per request carrying its id and, once authenticated, the user id (an opaque UUID, not
  * PII), so an event can be matched to the access log line and to the client's X-Request-Id.

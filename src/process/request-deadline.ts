@@ -1,31 +1,29 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { sendProblem } from '../http/error-handler.js';
 import { Problem } from '../http/problem.js';
 
 /**
- * A time budget for each request (SRV-3): past it the client gets 503 problem+json with Retry-After instead
+ * A time budget for the request (SRV-3): past it the client gets 503 problem+json with Retry-After instead
  * of a hang, and the connection is freed. Node's own server.requestTimeout only bounds receiving the request;
- * this bounds the handler (a slow query, a stuck dependency) as well.
+ * this bounds the handler (a slow query, a stuck dependency) as well. The caller clears the returned timer
+ * when the response closes.
  */
-export function requestDeadline(timeoutMs: number): RequestHandler {
-  return (req, res, next) => {
-    const timer = setTimeout(() => {
-      if (res.headersSent) return;
-      res.locals.deadlineExceeded = true;
-      // A client still sending its body would keep the socket: close it once the answer is out.
-      if (!req.complete) res.set('Connection', 'close');
-      sendProblem(
-        res,
-        new Problem(503, `The request took longer than ${timeoutMs} ms and was abandoned; retry shortly.`, {
-          type: 'request-timeout',
-          headers: { 'Retry-After': '5' },
-        }),
-      );
-    }, timeoutMs);
-    timer.unref();
-    res.once('close', () => clearTimeout(timer));
-    next();
-  };
+export function startDeadline(req: Request, res: Response, timeoutMs: number): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    if (res.headersSent) return;
+    res.locals.deadlineExceeded = true;
+    // A client still sending its body would keep the socket: close it once the answer is out.
+    if (!req.complete) res.set('Connection', 'close');
+    sendProblem(
+      res,
+      new Problem(503, `The request took longer than ${timeoutMs} ms and was abandoned; retry shortly.`, {
+        type: 'request-timeout',
+        headers: { 'Retry-After': '5' },
+      }),
+    );
+  }, timeoutMs);
+  timer.unref();
+  return timer;
 }
 
 /**
