@@ -72,6 +72,38 @@ test('when a logged object holds credentials at any depth, then they are redacte
   });
 });
 
+test('when credentials sit deep, in arrays, in an error or in other capitals, then they are redacted and the rest kept', () => {
+  const failure = Object.assign(new Error('upstream refused'), {
+    config: { headers: { Authorization: 'Bearer e1', accept: 'application/json' } },
+  });
+  const shared = { note: 'kept', Password: 'p3' };
+  logger.error(
+    {
+      err: failure,
+      attempts: [{ token: 't3', at: 1 }, shared],
+      deep: { a: { b: { c: { passphrase: 'p4', d: 'kept' } } } },
+      createdAt: new Date(0),
+    },
+    'probe deep',
+  );
+  const line = lines.at(-1)!;
+  expect(JSON.stringify(line)).not.toMatch(/e1|t3|p3|p4/);
+  expect(line).toMatchObject({
+    err: { message: 'upstream refused', stack: expect.stringContaining('logging.test.ts') },
+    attempts: [
+      { token: '[redacted]', at: 1 },
+      { note: 'kept', Password: '[redacted]' },
+    ],
+    deep: { a: { b: { c: { passphrase: '[redacted]', d: 'kept' } } } },
+    createdAt: '1970-01-01T00:00:00.000Z',
+  });
+  expect((line.err as { config: unknown }).config).toEqual({
+    headers: { Authorization: '[redacted]', accept: 'application/json' },
+  });
+  // The caller's own objects are left as they were: redaction works on copies.
+  expect(shared.Password).toBe('p3');
+});
+
 test('when a load balancer probes health, then the line is debug, so info-level logs stay quiet (OBS-3)', async () => {
   await request(app).get('/health/live').set('X-Request-Id', 'probe-at-info-1').expect(200);
   expect(lines.find((line) => line.requestId === 'probe-at-info-1')).toBeUndefined();

@@ -25,6 +25,12 @@ export class BaseConfig {
   /** Small pools: PostgreSQL's max_connections is shared by every process of every replica (DB-3). */
   readonly DATABASE_POOL_MIN: number = 0;
   readonly DATABASE_POOL_MAX: number = 10;
+  /**
+   * The hottest queries run as named prepared statements, parsed and planned once per connection. Turn off
+   * behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode); the embedded
+   * database always runs without them.
+   */
+  readonly DATABASE_PREPARED_STATEMENTS: boolean = true;
   /** Queries at least this slow are logged at warn with their SQL, never their values (DB-7); 0 is off. */
   readonly SLOW_QUERY_MS: number = 250;
   /** Where the embedded PostgreSQL (PGlite) keeps its files when DATABASE_URL is not set. */

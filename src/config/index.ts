@@ -53,6 +53,7 @@ export interface Config {
     poolMin: number;
     poolMax: number;
     slowQueryMs: number;
+    preparedStatements: boolean;
     embeddedDir: string;
     migrateOnStart: boolean;
   };
@@ -161,6 +162,7 @@ function settingsSchema(defaults: BaseConfig) {
     DATABASE_POOL_MIN: withDefault(int(0, 100), defaults.DATABASE_POOL_MIN),
     DATABASE_POOL_MAX: withDefault(int(1, 100), defaults.DATABASE_POOL_MAX),
     SLOW_QUERY_MS: withDefault(int(0, 600_000), defaults.SLOW_QUERY_MS),
+    DATABASE_PREPARED_STATEMENTS: withDefault(bool, defaults.DATABASE_PREPARED_STATEMENTS),
     EMBEDDED_DB_DIR: z.string().default(defaults.EMBEDDED_DB_DIR),
     MIGRATE_ON_START: withDefault(bool, defaults.MIGRATE_ON_START),
     CORS_ORIGINS: originList.default([]),
@@ -299,6 +301,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv): Config {
       poolMin: s.DATABASE_POOL_MIN,
       poolMax: s.DATABASE_POOL_MAX,
       slowQueryMs: s.SLOW_QUERY_MS,
+      preparedStatements: s.DATABASE_PREPARED_STATEMENTS,
       embeddedDir: s.EMBEDDED_DB_DIR,
       migrateOnStart: s.MIGRATE_ON_START,
     },

@@ -1,7 +1,7 @@
 import { createApp } from '../app.js';
 import type { Config } from '../config/index.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js';
-import { createDatabase } from '../db/knex.js';
+import { createDatabase, usePreparedStatements } from '../db/knex.js';
 import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
 import { connectRedis } from '../http/redis.js';
@@ -41,6 +41,7 @@ async function openDatabase(config: Config, logger: Logger) {
     slowQueryMs: config.database.slowQueryMs,
     logger,
   });
+  if (config.database.preparedStatements) await usePreparedStatements(db);
   return { db, embedded };
 }
 

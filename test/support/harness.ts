@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { type Config, loadConfig } from '../../src/config';
-import { createDatabase, type Knex } from '../../src/db/knex';
+import { createDatabase, type Knex, usePreparedStatements } from '../../src/db/knex';
 import { Lifecycle } from '../../src/health/lifecycle';
 import { createLogger, type Logger } from '../../src/observability/logger';
 
@@ -44,6 +44,8 @@ export function buildTestApp(env: Record<string, string> = {}, logger?: Logger):
 /** buildTestApp for a whole test file (call it at the top level): the pool closes after the file's tests. */
 export function useTestApp(env: Record<string, string> = {}, logger?: Logger): TestApp {
   const built = buildTestApp(env, logger);
+  // As the worker does: named statements on PostgreSQL (TEST_DATABASE_URL), never on the embedded PGlite.
+  beforeAll(() => usePreparedStatements(built.db));
   afterAll(() => built.db.destroy());
   return built;
 }

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { uuidv7 } from '../../db/ids.js';
+import { preparedQuery } from '../../db/knex.js';
 
 export interface UserRow {
   id: string;
   email: string;
   name: string | null;
   password_hash: string;
-  created_at: Date;
+  created_at: string;
 }
 
 export interface SessionWithUser {
@@ -14,7 +15,7 @@ export interface SessionWithUser {
   user_id: string;
   email: string;
   name: string | null;
-  created_at: Date;
+  created_at: string;
 }
 
 const USER_COLUMNS = ['id', 'email', 'name', 'created_at'];
@@ -58,13 +59,16 @@ const FIND_ACTIVE_SESSION = `
 
 /**
  * The session behind a token and its user, in one query, only while unexpired and unrevoked. Every
- * authenticated request runs it, so it is plain parameterised SQL: knex's query builder cost more than the
- * query itself (with listNotes, 29% less CPU per request on GET /api/v1/notes, docs/performance.md). It still
- * runs through knex, so query counts, slow-query logs and spans see it. Not a named prepared statement:
- * the embedded PGlite serves every connection from one session, where the names would collide.
+ * authenticated request runs it, so it is a prepared statement of plain SQL: knex's query builder cost more
+ * than the query itself (docs/performance.md, changes 4 and 10).
  */
 export async function findActiveSession(db: Knex, tokenHash: string): Promise<SessionWithUser | undefined> {
-  const result = await db.raw<{ rows: SessionWithUser[] }>(FIND_ACTIVE_SESSION, [tokenHash]);
+  const result = await preparedQuery<{ rows: SessionWithUser[] }>(
+    db,
+    'find_active_session',
+    FIND_ACTIVE_SESSION,
+    [tokenHash],
+  );
   return result.rows[0];
 }
 

@@ -11,11 +11,16 @@ export interface PublicUser {
   createdAt: string;
 }
 
-export const toPublicUser = (row: { id: string; email: string; name: string | null; created_at: Date }) => ({
+export const toPublicUser = (row: {
+  id: string;
+  email: string;
+  name: string | null;
+  created_at: string;
+}) => ({
   id: row.id,
   email: row.email,
   name: row.name,
-  createdAt: row.created_at.toISOString(),
+  createdAt: row.created_at,
 });
 
 /** The same answer for an unknown email and a wrong password, so neither can be told apart. */

@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
 import { uuidv7 } from '../../db/ids.js';
+import { preparedQuery } from '../../db/knex.js';
 
 export interface NoteRow {
   id: string;
   title: string;
   body: string;
-  created_at: Date;
-  updated_at: Date;
+  /** ISO 8601, as the database layer reads every timestamptz (timestampToIso in src/db/knex.ts). */
+  created_at: string;
+  updated_at: string;
 }
 
 const COLUMNS = ['id', 'title', 'body', 'created_at', 'updated_at'];
@@ -19,7 +21,7 @@ const LIST_NOTES_BEFORE = `select ${COLUMNS.join(', ')} from notes where user_id
 
 /**
  * Newest first, one index range scan on (user_id, id); fetches one extra row to know if a page follows.
- * The hottest read, so plain parameterised SQL without the query builder, like findActiveSession.
+ * The hottest read, so a prepared statement without the query builder, like findActiveSession.
  */
 export async function listNotes(
   db: Knex,
@@ -27,8 +29,12 @@ export async function listNotes(
   page: { limit: number; before?: string },
 ): Promise<NoteRow[]> {
   const query = page.before
-    ? db.raw<{ rows: NoteRow[] }>(LIST_NOTES_BEFORE, [userId, page.before, page.limit + 1])
-    : db.raw<{ rows: NoteRow[] }>(LIST_NOTES, [userId, page.limit + 1]);
+    ? preparedQuery<{ rows: NoteRow[] }>(db, 'list_notes_before', LIST_NOTES_BEFORE, [
+        userId,
+        page.before,
+        page.limit + 1,
+      ])
+    : preparedQuery<{ rows: NoteRow[] }>(db, 'list_notes', LIST_NOTES, [userId, page.limit + 1]);
   const result = await query;
   return result.rows;
 }

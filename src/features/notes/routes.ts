@@ -17,8 +17,8 @@ const toView = (row: NoteRow) => ({
   id: row.id,
   title: row.title,
   body: row.body,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
 });
 
 const noteNotFound = () => notFound('No note with this id belongs to you.');
