@@ -42,7 +42,9 @@ export function redactSecrets<T>(value: T, depth = 0): T {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const redacted = redactSecrets(item, depth + 1);
-      if (redacted !== item) (copy ??= [...value])[i] = redacted;
+      if (redacted === item) return;
+      copy ??= [...value];
+      copy[i] = redacted;
     });
     return (copy ?? value) as T;
   }
@@ -50,7 +52,9 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   for (const key of Object.keys(value)) {
     const inner = (value as Record<string, unknown>)[key];
     const redacted = inner !== undefined && isSecret(key) ? CENSOR : redactSecrets(inner, depth + 1);
-    if (redacted !== inner) (copy ??= copyOf(value))[key] = redacted;
+    if (redacted === inner) continue;
+    copy ??= copyOf(value);
+    copy[key] = redacted;
   }
   return (copy ?? value) as T;
 }
