@@ -11,18 +11,20 @@ function carriesBody(headers: Record<string, string | string[] | undefined>): bo
 
 /**
  * JSON bodies only, up to the limit (SEC-15). A body of another type is refused with 415 before it is read;
- * the parser rejects malformed JSON (400) and oversized bodies (413) without buffering past the limit.
+ * the parser rejects malformed JSON (400) and oversized bodies (413) without buffering past the limit. One
+ * middleware, and a request without a body (every GET) leaves it at once.
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
-  const requireJson: RequestHandler = (req, _res, next) => {
-    if (carriesBody(req.headers) && !req.is(JSON_TYPES)) {
+export function jsonBody(limitBytes: number): RequestHandler {
+  const parse = express.json({ limit: limitBytes, strict: true, type: JSON_TYPES });
+  return (req, res, next) => {
+    if (!carriesBody(req.headers)) return next();
+    if (!req.is(JSON_TYPES)) {
       return next(
         new Problem(415, "Send the body as JSON with 'Content-Type: application/json'.", {
           type: 'unsupported-media-type',
         }),
       );
     }
-    next();
+    parse(req, res, next);
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: true, type: JSON_TYPES })];
 }

@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import type * as RedisModule from 'redis';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -6,6 +6,9 @@ import type { Logger } from '../observability/logger.js';
  * is away the limiter answers requests with errors rather than letting unlimited traffic through.
  */
 export async function connectRedis(url: string, logger: Logger) {
+  // Required here, not at the top: the client library is 5 MB of heap in every worker, and only processes
+  // with REDIS_URL set use it.
+  const { createClient } = require('redis') as typeof RedisModule;
   const client = createClient({
     url,
     socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000), connectTimeout: 5_000 },
