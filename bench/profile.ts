@@ -58,6 +58,7 @@ function summarise(profile: Profile, top: number, skipMs: number) {
   const byComponent = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const byOwner = new Map<string, number>();
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   let total = 0;
@@ -80,6 +81,20 @@ function summarise(profile: Profile, top: number, skipMs: number) {
       if (frame?.url) seen.add(component(frame.url, frame.functionName));
     }
     for (const name of seen) inclusive.set(name, (inclusive.get(name) ?? 0) + micros);
+    // Owner: the innermost package or file of ours on the stack, so the Node core and native time a package
+    // causes (a socket write, a header) counts for it, and each sample counts once.
+    let owner = functionName.startsWith('(')
+      ? functionName
+      : 'node core, called by nothing of ours (event loop)';
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      const where = frame?.url ? component(frame.url, frame.functionName) : undefined;
+      if (where && where !== 'node core') {
+        owner = where;
+        break;
+      }
+    }
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + micros);
   });
   const print = (title: string, map: Map<string, number>) => {
     say(title);
@@ -87,6 +102,11 @@ function summarise(profile: Profile, top: number, skipMs: number) {
       say(`  ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}`);
     }
   };
+  print(
+    'busy time by owner (the Node core and native time each caused counted with it; adds up to 100%):',
+    byOwner,
+  );
+  say();
   print('self time by package (busy time, idle left out):', byComponent);
   say();
   print('self time by function:', byFunction);

@@ -371,7 +371,7 @@ function targets(
   );
   const largest = Math.max(
     ...[...rows.values()]
-      .filter((r) => r.c.kind === 'shipshape' && !r.refused)
+      .filter((r) => r.c.kind === 'shipshape' && !r.c.root && !r.refused)
       .flatMap((r) => r.clean.map((s) => s.largestRssMb)),
   );
   check(
