@@ -42,9 +42,13 @@ describe('worker supervision (SRV-1, SRV-2)', () => {
     reportFigure(
       `SIGKILL of 1 of 2 workers under load (${CONCURRENCY} clients): ${result.ok} served, ${result.failed} failed ${JSON.stringify(result.failures)}`,
     );
-    // At most the requests in flight on the dead worker's connections: one per client.
+    // At most the requests in flight on the dead worker's connections: one per client. Each fails as a reset,
+    // or (rarely) as a client timeout when the primary was handing that connection to the worker as it died
+    // (docs/process-model.md); never as a wrong answer.
     expect(result.failed).toBeLessThanOrEqual(CONCURRENCY);
-    expect(Object.keys(result.failures).every((kind) => /^E[A-Z]+$|socket hang up/.test(kind))).toBe(true);
+    expect(
+      Object.keys(result.failures).every((kind) => /^E[A-Z]+$|socket hang up|client timeout/.test(kind)),
+    ).toBe(true);
     expect(app.logs.some((l) => l.msg === 'worker died: replacing it' && l.signal === 'SIGKILL')).toBe(true);
     await eventually(async () => {
       if (app!.workerPids().length !== 2) throw new Error('not two workers');
