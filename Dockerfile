@@ -60,11 +60,14 @@ COPY --from=init /usr/bin/tini-static /usr/bin/tini
 WORKDIR /app
 # Production by default: without SECRET_KEY, DATABASE_URL and TRUST_PROXY the app refuses to start (exit 78).
 # One worker per container: scale with replicas, not processes.
+# NODE_OPTIONS caps V8's young generation at 16 MB a semi-space: Node 24 otherwise grows it to 64 MB under load,
+# 85 MB more RSS per process for 10% less CPU on the database path (docs/performance.md, change 12).
 ENV NODE_ENV=production \
     APP_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    WEB_CONCURRENCY=1
+    WEB_CONCURRENCY=1 \
+    NODE_OPTIONS=--max-semi-space-size=16
 # Owned by root and read-only to the app user: a compromised process cannot rewrite its own code.
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules

@@ -8,7 +8,8 @@
  * Settings (environment): BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
  * BENCH_WARMUP_SECONDS (3), BENCH_DATABASE_URL (PostgreSQL to use; else the embedded one),
  * BENCH_MAX_FOREIGN_CPU (0.15 cores), BENCH_RATE_LIMIT_MAX (computed), BENCH_LOADGEN (wrk|autocannon),
- * BENCH_CASES (comma-separated case ids, default all), BENCH_BASELINE (a folder holding another build of
+ * BENCH_CASES (comma-separated case ids, default all), BENCH_NODE (a node binary to run the servers with, e.g.
+ * the Node 24 the Dockerfile ships; default the node on PATH), BENCH_BASELINE (a folder holding another build of
  * shipshape, dist/ and migrations/ and node_modules/: its cases run interleaved with this checkout's, for a
  * before/after measured in one run).
  * --quick: one short round at 10 connections that only proves the bench works (CI); it never refuses.
@@ -24,6 +25,7 @@ import {
   openBenchDatabase,
   type ServerKind,
   seed,
+  serverNodeVersion,
   startServer,
 } from './servers.js';
 import {
@@ -403,7 +405,9 @@ async function main() {
   const db = await openBenchDatabase(process.env.BENCH_DATABASE_URL);
 
   say(`shipshape bench${quick ? ' --quick (proves the bench works; its figures mean nothing)' : ''}`);
-  say(`  node ${process.version} on ${cpuModel()}, ${coreCount()} cores; ${pinning.describe}`);
+  say(
+    `  servers on node ${serverNodeVersion()}${process.env.BENCH_NODE ? ` (BENCH_NODE)` : ''}, on ${cpuModel()}, ${coreCount()} cores; ${pinning.describe}`,
+  );
   say(
     `  load: ${load.name}, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s, ${settings.rounds} interleaved round(s), each sample on a fresh server`,
   );
@@ -516,7 +520,7 @@ async function main() {
         {
           at: new Date().toISOString(),
           commit,
-          node: process.version,
+          node: serverNodeVersion(),
           cpu: cpuModel(),
           cores: coreCount(),
           pinning: pinning.describe,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +41,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The V8 flags deployments start shipshape with (Dockerfile ENV, systemd Environment=, npm start). */
+export const SHIPSHAPE_NODE_OPTIONS = '--max-semi-space-size=16';
+
 /**
  * Production mode as a deployment runs it (APP_ENV=production, NODE_ENV=production), with a secret made now.
  * The general rate limit stays on with the production window; only its count is raised (see rateLimitMax).
@@ -60,13 +63,23 @@ function shipshapeEnv(settings: ServerSettings, port: number, metricsPort: numbe
     METRICS_PORT: String(metricsPort),
     WEB_CONCURRENCY: String(settings.workers),
     RATE_LIMIT_MAX: String(settings.rateLimitMax),
+    // As the Dockerfile and the systemd unit start it (test/runtime-flags.test.ts keeps the three the same).
+    NODE_OPTIONS: SHIPSHAPE_NODE_OPTIONS,
   };
 }
 
+/** The Node that runs every server: BENCH_NODE (e.g. the Node 24 the Dockerfile ships), else the one on PATH. */
+export const SERVER_NODE = process.env.BENCH_NODE || 'node';
+
+/** The version SERVER_NODE reports, for the header of the output. */
+export function serverNodeVersion(): string {
+  return execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim();
+}
+
 function commandFor(kind: ServerKind, nodeArgs: string[], root: string): string[] {
-  if (kind === 'raw') return ['node', ...nodeArgs, join(__dirname, 'servers', 'raw-node.js')];
-  if (kind === 'express') return ['node', ...nodeArgs, join(__dirname, 'servers', 'bare-express.js')];
-  return ['node', ...nodeArgs, join(root, 'dist', 'main.js')];
+  if (kind === 'raw') return [SERVER_NODE, ...nodeArgs, join(__dirname, 'servers', 'raw-node.js')];
+  if (kind === 'express') return [SERVER_NODE, ...nodeArgs, join(__dirname, 'servers', 'bare-express.js')];
+  return [SERVER_NODE, ...nodeArgs, join(root, 'dist', 'main.js')];
 }
 
 async function waitForReady(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
