@@ -35,7 +35,7 @@ export async function startServer(app: Express, http: Config['http']): Promise<R
   // Every connection with the time it went idle (undefined while a request is in progress), so a drain
   // can tell a socket between two requests of a busy client from one nobody is using. Kept with a wrapper
   // and one shared 'finish' listener rather than a second 'request' listener and a closure per request:
-  // this runs on every request (docs/performance.md, change 7).
+  // this runs on every request (docs/performance.md, change 5).
   const idleSince = new Map<Socket, number | undefined>();
   let draining = false;
   function markIdle(this: ServerResponse) {

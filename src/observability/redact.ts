@@ -14,7 +14,7 @@ const SECRET_KEYS = new Set([
   'secretkey',
 ]);
 
-export const CENSOR = '[redacted]';
+const CENSOR = '[redacted]';
 
 /** Deep enough for any object the app logs (an error's cause's config's headers), and bounded for cycles. */
 const MAX_DEPTH = 6;
