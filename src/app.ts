@@ -20,7 +20,7 @@ import type { Logger } from './observability/logger.js';
 import type { AppMetrics } from './observability/metrics.js';
 import { sentryEnabled, sentryRequestScope } from './observability/sentry.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { dropLateErrors } from './process/request-deadline.js';
+import { dropLateErrors } from './http/request-deadline.js';
 
 export const API_BASE = '/api/v1';
 

@@ -3,7 +3,7 @@ import { logAccess } from '../observability/access-log.js';
 import { recordResponse } from '../observability/http-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { AppMetrics } from '../observability/metrics.js';
-import { startDeadline } from '../process/request-deadline.js';
+import { startDeadline } from './request-deadline.js';
 import { assignRequestId } from './request-id.js';
 import type { ApplySecurityHeaders } from './security.js';
 

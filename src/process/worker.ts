@@ -5,7 +5,7 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js'
 import { createDatabase, usePreparedStatements } from '../db/knex.js';
 import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
-import { connectRedis } from '../http/redis.js';
+import { connectRedis } from '../wiring/redis.js';
 import { answerMetricsRequests } from '../observability/cluster-metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, observeDatabasePool } from '../observability/metrics.js';

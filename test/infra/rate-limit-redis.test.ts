@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createDatabase } from '../../src/db/knex';
-import { connectRedis, type RedisConnection } from '../../src/http/redis';
+import { connectRedis, type RedisConnection } from '../../src/wiring/redis';
 import { createLogger } from '../../src/observability/logger';
 import { testConfig, testDatabaseUrl } from '../support/harness';
 import { TSX_CLI } from '../support/run-command';
