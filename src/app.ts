@@ -12,6 +12,7 @@ import { errorHandler } from './http/error-handler.js';
 import { sendJson } from './http/json-response.js';
 import { notFound } from './http/problem.js';
 import { authRateLimit, generalRateLimit, type RedisCommander } from './http/rate-limit.js';
+import { dropLateErrors } from './http/request-deadline.js';
 import { requestEnvelope } from './http/request-envelope.js';
 import { mountRoutes } from './http/routes.js';
 import { corsPolicy, securityHeaders } from './http/security.js';
@@ -20,7 +21,6 @@ import type { Logger } from './observability/logger.js';
 import type { AppMetrics } from './observability/metrics.js';
 import { sentryEnabled, sentryRequestScope } from './observability/sentry.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { dropLateErrors } from './http/request-deadline.js';
 
 export const API_BASE = '/api/v1';
 

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { sendProblem } from '../http/error-handler.js';
-import { Problem } from '../http/problem.js';
+import { sendProblem } from './error-handler.js';
+import { Problem } from './problem.js';
 
 /**
  * A time budget for the request (SRV-3): past it the client gets 503 problem+json with Retry-After instead

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { logAccess } from '../observability/access-log.js';
+import { accessLogger } from '../observability/access-log.js';
 import { recordResponse } from '../observability/http-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { AppMetrics } from '../observability/metrics.js';
@@ -24,17 +24,18 @@ export interface EnvelopeOptions {
  */
 export function requestEnvelope(options: EnvelopeOptions): RequestHandler {
   const { logger, quietPaths, metrics, applySecurityHeaders, requestTimeoutMs } = options;
+  const logAccess = accessLogger(logger, quietPaths);
   return (req, res, next) => {
     const started = performance.now();
     assignRequestId(req, res);
     applySecurityHeaders(res);
     const deadline = startDeadline(req, res, requestTimeoutMs);
+    logAccess(req, res);
     res.on('close', () => {
       clearTimeout(deadline);
-      const durationMs = performance.now() - started;
       // A response cut off before it was sent is not a response: the access log says "aborted", metrics skip it.
-      if (metrics && res.writableFinished) recordResponse(metrics, req, res, durationMs / 1000);
-      logAccess(logger, quietPaths, req, res, durationMs);
+      if (metrics && res.writableFinished)
+        recordResponse(metrics, req, res, (performance.now() - started) / 1000);
     });
     next();
   };

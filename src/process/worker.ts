@@ -5,7 +5,6 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js'
 import { createDatabase, usePreparedStatements } from '../db/knex.js';
 import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
-import { connectRedis } from '../wiring/redis.js';
 import { answerMetricsRequests } from '../observability/cluster-metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, observeDatabasePool } from '../observability/metrics.js';
@@ -14,6 +13,7 @@ import { flushSentry, reportUnexpectedError } from '../observability/sentry.js';
 import { flushTracing, traceContext } from '../observability/trace-context.js';
 import { startServer } from '../server.js';
 import { version } from '../version.js';
+import { connectRedis } from '../wiring/redis.js';
 import { exitOnFatalErrors } from './fatal-errors.js';
 import { isMessage, WORKER_DRAIN, WORKER_READY } from './messages.js';
 
