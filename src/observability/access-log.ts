@@ -27,7 +27,8 @@ const responseFields = (res: ServerResponse) => ({ statusCode: res.statusCode })
  * middleware without `next`, for the envelope to call inline (one router layer for everything per request).
  */
 export function accessLogger(logger: Logger, quiet: ReadonlySet<string>) {
-  const line = (_req: IncomingMessage, res: ServerResponse, fields: { responseTime: number }) => ({
+  const line = (req: IncomingMessage, res: ServerResponse, fields: { responseTime: number }) => ({
+    requestId: req.id,
     res,
     responseTime: fields.responseTime,
     userId: ((res as Response).locals.auth as { user: { id: string } } | undefined)?.user.id,
@@ -38,8 +39,6 @@ export function accessLogger(logger: Logger, quiet: ReadonlySet<string>) {
     logger,
     // The id is assigned before this runs; pino-http only carries it.
     genReqId: (req) => req.id,
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'requestId' },
     wrapSerializers: false,
     serializers: { req: requestFields, res: responseFields },
     customLogLevel: (req, res): LevelName =>
