@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
 import { createDatabase } from '../src/db/knex.js';
+import { NODE_OPTIONS as SHIPSHAPE_NODE_OPTIONS } from '../src/process/node-flags.js';
 import { freePort, type Pinning, processTicks, processTree, rssBytes } from './system.js';
 
 const ROOT = join(__dirname, '..');
@@ -40,9 +41,6 @@ export interface RunningServer {
   logBytes(): number;
   stop(): Promise<void>;
 }
-
-/** The V8 flags deployments start shipshape with (Dockerfile ENV, systemd Environment=, npm start). */
-export const SHIPSHAPE_NODE_OPTIONS = '--max-semi-space-size=16';
 
 /**
  * Production mode as a deployment runs it (APP_ENV=production, NODE_ENV=production), with a secret made now.

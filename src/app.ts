@@ -6,7 +6,8 @@ import { authenticate } from './features/accounts/authenticate.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { noteRoutes } from './features/notes/routes.js';
 import { Lifecycle } from './health/lifecycle.js';
-import { HEALTH_PATHS, mountHealthRoutes } from './health/routes.js';
+import { isHealthPath } from './health/paths.js';
+import { mountHealthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { errorHandler } from './http/error-handler.js';
 import { sendJson } from './http/json-response.js';
@@ -65,7 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     requestEnvelope({
       logger, // OBS-1: one access line per request
-      quietPaths: HEALTH_PATHS, // OBS-3
+      isQuiet: isHealthPath, // OBS-3
       metrics: deps.metrics, // OBS-5
       applySecurityHeaders: securityHeaders({ hsts: config.strict }), // SEC-4, SEC-5
       requestTimeoutMs: config.http.requestTimeoutMs, // SRV-3: 503 rather than a hang

@@ -1,6 +1,6 @@
 import { type Config, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../config/index.js';
-import { startEmbeddedDatabase } from '../db/embedded.js';
-import { createDatabase, type Knex } from '../db/knex.js';
+import type { Knex } from '../db/knex.js';
+import { openDatabase } from '../wiring/database.js';
 
 /** Configuration and a database for a one-shot command: the same rules as the server, one connection. */
 export async function openForCommand(): Promise<{ config: Config; db: Knex; close(): Promise<void> }> {
@@ -13,18 +13,8 @@ export async function openForCommand(): Promise<{ config: Config; db: Knex; clos
     console.error(error.message);
     process.exit(EX_CONFIG);
   }
-  const embedded = config.database.url
-    ? undefined
-    : await startEmbeddedDatabase({ dataDir: config.database.embeddedDir });
-  const db = createDatabase({ url: config.database.url ?? embedded!.url, poolMin: 0, poolMax: 1 });
-  return {
-    config,
-    db,
-    async close() {
-      await db.destroy();
-      await embedded?.stop();
-    },
-  };
+  const { db, close } = await openDatabase(config.database, { singleConnection: true });
+  return { config, db, close: () => close() };
 }
 
 export const print = (line: string) => process.stdout.write(`${line}\n`);

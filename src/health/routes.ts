@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { checkDatabase } from '../db/health.js';
 import { pendingMigrations } from '../db/migrations.js';
 import type { Lifecycle } from './lifecycle.js';
+import { PROBE_PATHS } from './paths.js';
 
 export interface HealthOptions {
   db: Knex;
@@ -10,19 +11,6 @@ export interface HealthOptions {
   /** Migrations this build expects; readiness fails while any is unapplied. */
   shippedMigrations: string[];
 }
-
-/** Paths of the probes, so logging can turn them down to debug and rate limits can skip them. */
-export const HEALTH_PATHS = new Set([
-  '/health',
-  '/healthz',
-  '/api/health',
-  '/health/live',
-  '/livez',
-  '/health/ready',
-  '/readyz',
-  '/health/startup',
-  '/startupz',
-]);
 
 /**
  * Health (HLT-1,2), liveness (HLT-4), readiness (HLT-3) and startup (HLT-5) probes; never rate limited.
@@ -34,17 +22,17 @@ export function mountHealthRoutes(
   { db, lifecycle, shippedMigrations }: HealthOptions,
 ): void {
   // The process can answer: nothing else is checked, so a database outage never gets the app restarted.
-  router.get(['/health/live', '/livez'], (_req, res) => {
+  router.get([...PROBE_PATHS.live], (_req, res) => {
     res.json({ status: 'alive' });
   });
 
-  router.get(['/health', '/healthz', '/api/health'], async (_req, res) => {
+  router.get([...PROBE_PATHS.health], async (_req, res) => {
     const database = await checkDatabase(db);
     const healthy = database.status === 'up';
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'healthy' : 'unhealthy', checks: { database } });
   });
 
-  router.get(['/health/ready', '/readyz'], async (_req, res) => {
+  router.get([...PROBE_PATHS.ready], async (_req, res) => {
     if (lifecycle.draining) return void res.status(503).json({ status: 'draining', checks: {} });
     const database = await checkDatabase(db);
     const pending = database.status === 'up' ? await pendingMigrations(db, shippedMigrations) : [];
@@ -55,7 +43,7 @@ export function mountHealthRoutes(
       .json({ status: ready ? 'ready' : 'not ready', checks: { database, migrations } });
   });
 
-  router.get(['/health/startup', '/startupz'], (_req, res) => {
+  router.get([...PROBE_PATHS.startup], (_req, res) => {
     res.status(lifecycle.started ? 200 : 503).json({ status: lifecycle.started ? 'started' : 'starting' });
   });
 }

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { accessLogger } from '../observability/access-log.js';
+import { logAccess } from '../observability/access-log.js';
 import { recordResponse } from '../observability/http-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { AppMetrics } from '../observability/metrics.js';
@@ -10,7 +10,7 @@ import type { ApplySecurityHeaders } from './security.js';
 export interface EnvelopeOptions {
   logger: Logger;
   /** Paths whose access lines are debug, not info (the health probes). */
-  quietPaths: ReadonlySet<string>;
+  isQuiet(path: string): boolean;
   metrics?: AppMetrics | undefined;
   applySecurityHeaders: ApplySecurityHeaders;
   requestTimeoutMs: number;
@@ -23,19 +23,18 @@ export interface EnvelopeOptions {
  * every request, including the probes (docs/performance.md, change 5).
  */
 export function requestEnvelope(options: EnvelopeOptions): RequestHandler {
-  const { logger, quietPaths, metrics, applySecurityHeaders, requestTimeoutMs } = options;
-  const logAccess = accessLogger(logger, quietPaths);
+  const { logger, isQuiet, metrics, applySecurityHeaders, requestTimeoutMs } = options;
   return (req, res, next) => {
     const started = performance.now();
     assignRequestId(req, res);
     applySecurityHeaders(res);
     const deadline = startDeadline(req, res, requestTimeoutMs);
-    logAccess(req, res);
     res.on('close', () => {
       clearTimeout(deadline);
+      const durationMs = performance.now() - started;
       // A response cut off before it was sent is not a response: the access log says "aborted", metrics skip it.
-      if (metrics && res.writableFinished)
-        recordResponse(metrics, req, res, (performance.now() - started) / 1000);
+      if (metrics && res.writableFinished) recordResponse(metrics, req, res, durationMs / 1000);
+      logAccess(logger, isQuiet, req, res, durationMs);
     });
     next();
   };

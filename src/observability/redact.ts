@@ -1,25 +1,7 @@
-/**
- * Keys whose values never reach a log line, at any depth, compared without case (OBS-2): credentials a
- * request carries (Authorization, Cookie, the CSRF token) and the fields our own code names them by.
- */
-const SECRET_KEYS = new Set([
-  'authorization',
-  'cookie',
-  'set-cookie',
-  'x-csrf-token',
-  'csrftoken',
-  'password',
-  'passphrase',
-  'token',
-  'secretkey',
-]);
-
-const CENSOR = '[redacted]';
+import { CENSOR, isSecretKey } from './secret-keys.js';
 
 /** Deep enough for any object the app logs (an error's cause's config's headers), and bounded for cycles. */
 const MAX_DEPTH = 6;
-
-const isSecret = (key: string) => SECRET_KEYS.has(key) || SECRET_KEYS.has(key.toLowerCase());
 
 function copyOf(value: object): Record<string, unknown> {
   // An Error's name, message and stack are not enumerable: carry them, so pino still prints it as an error.
@@ -51,7 +33,7 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const inner = (value as Record<string, unknown>)[key];
-    const redacted = inner !== undefined && isSecret(key) ? CENSOR : redactSecrets(inner, depth + 1);
+    const redacted = inner !== undefined && isSecretKey(key) ? CENSOR : redactSecrets(inner, depth + 1);
     if (redacted === inner) continue;
     copy ??= copyOf(value);
     copy[key] = redacted;

@@ -1,5 +1,6 @@
 import type * as SentryModule from '@sentry/node';
 import type { RequestHandler, Response } from 'express';
+import { CENSOR, isSecretKey } from './secret-keys.js';
 
 export interface SentrySettings {
   dsn: string | undefined;
@@ -13,17 +14,11 @@ export interface SentrySettings {
  */
 let Sentry: typeof SentryModule | undefined;
 
-/** Header, cookie and field names whose values must never leave the process (OBS-2, OBS-4). */
-const SECRET_KEY = /authorization|cookie|csrf|password|passphrase|secret|token|api[-_]?key|session/i;
-
 function scrub(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
   return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key,
-      SECRET_KEY.test(key) ? '[redacted]' : scrub(inner, depth + 1),
-    ]),
+    Object.entries(value).map(([key, inner]) => [key, isSecretKey(key) ? CENSOR : scrub(inner, depth + 1)]),
   );
 }
 

@@ -9,6 +9,7 @@ import { KnexInstrumentation } from '@opentelemetry/instrumentation-knex';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { isHealthPath } from '../health/paths.js';
 import { onTracingFlush } from './trace-context.js';
 
 export interface TracingSettings {
@@ -20,9 +21,6 @@ export interface TracingSettings {
 }
 
 let provider: TracerProvider | undefined;
-
-/** Paths that are polled every few seconds; a span each would drown the real traffic. */
-const UNTRACED_PATHS = /^\/(health|healthz|livez|readyz|startupz|api\/health)(\/|$|\?)/;
 
 /**
  * Distributed tracing (OBS-8): HTTP server, Express, knex and pg spans exported over OTLP/HTTP, only when
@@ -57,7 +55,8 @@ export function startTracing(settings: TracingSettings): boolean {
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? ''),
+        // The probes are polled every few seconds; a span each would drown the real traffic.
+        ignoreIncomingRequestHook: (req) => isHealthPath(req.url ?? ''),
       }),
       new ExpressInstrumentation(),
       new KnexInstrumentation(),

@@ -1,8 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { createApp } from '../app.js';
 import type { Config } from '../config/index.js';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js';
-import { createDatabase, usePreparedStatements } from '../db/knex.js';
 import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
 import { answerMetricsRequests } from '../observability/cluster-metrics.js';
@@ -13,6 +11,7 @@ import { flushSentry, reportUnexpectedError } from '../observability/sentry.js';
 import { flushTracing, traceContext } from '../observability/trace-context.js';
 import { startServer } from '../server.js';
 import { version } from '../version.js';
+import { openDatabase } from '../wiring/database.js';
 import { connectRedis } from '../wiring/redis.js';
 import { exitOnFatalErrors } from './fatal-errors.js';
 import { isMessage, WORKER_DRAIN, WORKER_READY } from './messages.js';
@@ -28,22 +27,6 @@ export function workerLogger(config: Config): Logger {
     base: { env: config.appEnv, version, pid: process.pid },
     mixin: traceContext,
   });
-}
-
-async function openDatabase(config: Config, logger: Logger) {
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.database.url) {
-    embedded = await startEmbeddedDatabase({ dataDir: config.database.embeddedDir, logger });
-  }
-  const db = createDatabase({
-    url: config.database.url ?? embedded!.url,
-    poolMin: config.database.poolMin,
-    poolMax: config.database.poolMax,
-    slowQueryMs: config.database.slowQueryMs,
-    logger,
-  });
-  if (config.database.preparedStatements) await usePreparedStatements(db);
-  return { db, embedded };
 }
 
 /** The metrics of this process: served here when alone, handed to the primary when clustered (OBS-5). */
@@ -81,7 +64,8 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const logger = workerLogger(config);
   const lifecycle = new Lifecycle();
-  const { db, embedded } = await openDatabase(config, logger);
+  const database = await openDatabase(config.database, { logger });
+  const { db } = database;
   exitOnFatalErrors(logger, async () => {
     await db.destroy();
   });
@@ -138,9 +122,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     const drained = await running.close(config.http.shutdownTimeoutMs);
     await metricsServer?.close();
     await redis?.quit();
-    // knex waits for queries still running; after a cut-off drain those may never end, so the wait is bounded.
-    await Promise.race([db.destroy(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    await embedded?.stop();
+    await database.close(2_000);
     await Promise.allSettled([flushTracing(), flushSentry()]);
     logger.info({ drained, drainMs: Date.now() - started }, drained ? 'stopped' : 'stopped at the deadline');
     logger.flush();

@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createDatabase } from '../../src/db/knex';
-import { connectRedis, type RedisConnection } from '../../src/wiring/redis';
 import { createLogger } from '../../src/observability/logger';
+import { connectRedis, type RedisConnection } from '../../src/wiring/redis';
 import { testConfig, testDatabaseUrl } from '../support/harness';
 import { TSX_CLI } from '../support/run-command';
 

@@ -1,0 +1,53 @@
+import type { Config } from '../config/index.js';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js';
+import { createDatabase, type Knex, usePreparedStatements } from '../db/knex.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface OpenDatabase {
+  db: Knex;
+  /**
+   * Closes the pool, then the embedded server if this process started one. knex waits for queries still
+   * running, which after a drain cut off at its deadline may never end: `poolTimeoutMs` bounds that wait.
+   */
+  close(poolTimeoutMs?: number): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** For the embedded server's start and the slow-query log (DB-7); a one-shot command passes none. */
+  logger?: Logger;
+  /** A one-shot command (migrate, seed): one connection, no prepared statements. */
+  singleConnection?: boolean;
+}
+
+/**
+ * The database the configuration names: DATABASE_URL, or else the embedded PGlite (development and tests),
+ * started here or shared with the process already serving that data folder. One function for the server's
+ * workers and the command line, so both follow the same rule.
+ */
+export async function openDatabase(
+  settings: Config['database'],
+  options: OpenOptions = {},
+): Promise<OpenDatabase> {
+  const { logger, singleConnection = false } = options;
+  const embedded: EmbeddedDatabase | undefined = settings.url
+    ? undefined
+    : await startEmbeddedDatabase({ dataDir: settings.embeddedDir, logger });
+  const db = createDatabase({
+    url: settings.url ?? embedded!.url,
+    poolMin: singleConnection ? 0 : settings.poolMin,
+    poolMax: singleConnection ? 1 : settings.poolMax,
+    slowQueryMs: settings.slowQueryMs,
+    logger,
+  });
+  if (settings.preparedStatements && !singleConnection) await usePreparedStatements(db);
+  return {
+    db,
+    async close(poolTimeoutMs) {
+      const destroyed = db.destroy();
+      await (poolTimeoutMs === undefined
+        ? destroyed
+        : Promise.race([destroyed, new Promise((resolve) => setTimeout(resolve, poolTimeoutMs).unref())]));
+      await embedded?.stop();
+    },
+  };
+}
