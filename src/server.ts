@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config/index.js';
+import { answerClientErrors } from './http/client-error.js';
 
 export interface RunningServer {
   server: Server;
@@ -53,6 +54,7 @@ export async function startServer(app: Express, http: Config['http']): Promise<R
   server.headersTimeout = http.headersTimeoutMs;
   server.requestTimeout = Math.max(http.requestTimeoutMs, http.headersTimeoutMs);
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  answerClientErrors(server);
   server.on('connection', (socket: Socket) => {
     idleSince.set(socket, Date.now());
     socket.once('close', () => idleSince.delete(socket));

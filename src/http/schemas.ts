@@ -14,11 +14,25 @@ export const uuid = () => z.uuid({ error: 'must be a UUID' });
 
 export const timestamp = () => z.iso.datetime({ offset: true });
 
+/**
+ * Text a person writes: surrounding whitespace is dropped, and nothing but whitespace is refused. The length
+ * is checked on the text as sent, so the document's maxLength is exactly the server's.
+ */
+export const trimmedText = (max: number) =>
+  text()
+    .max(max, { error: `must be at most ${max} characters` })
+    .regex(/\S/, { error: 'must not be empty' })
+    .trim()
+    .meta({ description: 'Leading and trailing whitespace is removed; it must not be blank.' });
+
+/** Marks a query schema for the OpenAPI document: it is described as this integer, not as the string it parses. */
+export const QUERY_INTEGER = 'x-query-integer';
+
 /** A whole number in a query string, within bounds. */
 export const queryInt = (min: number, max: number, fallback: number) =>
   z
     .string()
-    .regex(/^\d{1,6}$/, { error: `must be a whole number from ${min} to ${max}` })
+    .regex(/^(0|[1-9]\d{0,5})$/, { error: `must be a whole number from ${min} to ${max}` })
     .transform(Number)
     .pipe(
       z
@@ -26,4 +40,5 @@ export const queryInt = (min: number, max: number, fallback: number) =>
         .min(min, { error: `must be at least ${min}` })
         .max(max, { error: `must be at most ${max}` }),
     )
-    .prefault(String(fallback));
+    .prefault(String(fallback))
+    .meta({ [QUERY_INTEGER]: { minimum: min, maximum: max, default: fallback } });

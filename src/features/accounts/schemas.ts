@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { text, timestamp, uuid } from '../../http/schemas.js';
+import { text, timestamp, trimmedText, uuid } from '../../http/schemas.js';
 
 export const email = () =>
   text()
     .max(254, { error: 'must be at most 254 characters' })
     .pipe(z.email({ error: 'must be an email address' }))
-    .transform((value) => value.toLowerCase());
+    .transform((value) => value.toLowerCase())
+    .meta({ format: 'email', description: 'Compared without regard to case.' });
 
 /** NIST SP 800-63B: length is what makes a password strong; no composition rules. */
 export const password = () =>
@@ -16,7 +17,7 @@ export const password = () =>
 export const registerBody = z.strictObject({
   email: email(),
   password: password(),
-  name: text().trim().min(1, { error: 'must not be empty' }).max(100).optional(),
+  name: trimmedText(100).optional(),
 });
 
 export const loginBody = z.strictObject({
