@@ -42,6 +42,20 @@ function rawAnswer(problem: Problem, extraHeaders: Record<string, string> = {}):
   return `HTTP/1.1 ${problem.status} ${problem.title}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** HTTP/1.1 requires Host (RFC 9112, 3.2); true when the request lacked it and got its 400. */
+export function refuseMissingHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersion === '1.0') return false;
+  const problem = new Problem('malformed-request', 'An HTTP/1.1 request must carry a Host header.');
+  const body = JSON.stringify(problemBody(problem, randomUUID(), req.url?.split('?')[0]));
+  res.writeHead(problem.status, {
+    ...BASE_HEADERS,
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  res.end(body);
+  return true;
+}
+
 /**
  * Node's HTTP parser refuses some requests before the app sees them (a bad header, Content-Length beside
  * Transfer-Encoding, oversized headers, an unknown method, an Expect it cannot meet, CONNECT) and answers with
@@ -59,6 +73,8 @@ export function answerClientErrors(server: Server): void {
     socket.end(rawAnswer(new Problem(kind, detail)));
   });
 
+  // Node's own refusal of a missing Host is a bare 400 with no event to hook: the request listener calls
+  // refuseMissingHost instead (createServer's requireHostHeader: false).
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const problem = new Problem(
       'expectation-failed',
