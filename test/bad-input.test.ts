@@ -292,8 +292,10 @@ describe('SEC-10: an error a library raises for a client fault is its 4xx proble
 
 describe('SEC-10, SEC-15: a sweep of headers on every operation, through the production listener', () => {
   let server: Awaited<ReturnType<typeof listen>>;
+  let sweeper: Account;
   beforeAll(async () => {
     server = await listen(built);
+    sweeper = await signUp(app);
   });
   afterAll(() => server.close(1_000));
 
@@ -394,7 +396,7 @@ describe('SEC-10, SEC-15: a sweep of headers on every operation, through the pro
     ],
     [
       'a malformed chunk size',
-      (op) => head(op, op.method, [json, 'Transfer-Encoding: chunked']) + `zz\r\n${op.body()}\r\n0\r\n\r\n`,
+      (op) => `${head(op, op.method, [json, 'Transfer-Encoding: chunked'])}zz\r\n${op.body()}\r\n0\r\n\r\n`,
       400,
     ],
     [
@@ -452,10 +454,6 @@ describe('SEC-10, SEC-15: a sweep of headers on every operation, through the pro
   ];
 
   const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
-  let sweeper: Account;
-  beforeAll(async () => {
-    sweeper = await signUp(app);
-  });
 
   describe.each(operations)('$id', (op) => {
     test.each(refused)(

@@ -16,6 +16,10 @@ const { app } = useTestApp();
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-openapi-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+interface ProblemResponse {
+  content: { 'application/problem+json': { schema: { allOf: unknown[] } } };
+}
+
 interface LintResult {
   errors: number;
   warnings: number;
@@ -82,7 +86,9 @@ describe('the OpenAPI document', () => {
     const document = await fetchDocument();
     const common = ['400', '405', '413', '415', '429', '500', '503'];
     for (const [path, item] of Object.entries(document.paths)) {
-      for (const [method, op] of Object.entries(item as Record<string, { responses: Record<string, any> }>)) {
+      for (const [method, op] of Object.entries(
+        item as Record<string, { responses: Record<string, ProblemResponse> }>,
+      )) {
         const statuses = Object.keys(op.responses);
         expect({ path, method, missing: common.filter((s) => !statuses.includes(s)) }).toEqual({
           path,
@@ -90,7 +96,7 @@ describe('the OpenAPI document', () => {
           missing: [],
         });
         for (const status of statuses.filter((s) => Number(s) >= 400)) {
-          expect(op.responses[status].content['application/problem+json'].schema.allOf[0]).toEqual({
+          expect(op.responses[status]!.content['application/problem+json'].schema.allOf[0]).toEqual({
             $ref: '#/components/schemas/Problem',
           });
         }
@@ -101,8 +107,8 @@ describe('the OpenAPI document', () => {
       ['/api/v1/notes/{id}', 'patch'],
       ['/api/v1/notes/{id}', 'delete'],
       ['/api/v1/auth/logout', 'post'],
-    ]) {
-      const responses = document.paths[path][method].responses;
+    ] as const) {
+      const { responses } = document.paths[path]![method];
       expect(responses['401']).toBeDefined();
       expect(responses['403'].content['application/problem+json'].schema.properties.type.enum).toEqual([
         '/problems/csrf-rejected',
