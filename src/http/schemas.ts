@@ -10,6 +10,26 @@ export const text = () =>
     .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' })
     .refine((value) => value.isWellFormed(), { error: 'must be well-formed Unicode' });
 
+function codePoints(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
+/**
+ * Text of a bounded length, counted in characters (code points) as JSON Schema's minLength and maxLength and
+ * PostgreSQL's varchar(n) count them; zod's own .min and .max count UTF-16 units, which would refuse 150
+ * emoji as longer than 200. Call .meta last on what this returns: the document needs the bounds.
+ */
+const boundedText = (min: number, max: number) =>
+  text()
+    .refine((value) => codePoints(value) >= min, { error: `must be at least ${min} characters` })
+    .refine((value) => codePoints(value) <= max, { error: `must be at most ${max} characters` });
+
+/** Text from min to max characters. */
+export const textOfLength = (min: number, max: number) =>
+  boundedText(min, max).meta({ ...(min > 0 && { minLength: min }), maxLength: max });
+
 export const uuid = () => z.uuid({ error: 'must be a UUID' });
 
 export const timestamp = () => z.iso.datetime({ offset: true });
@@ -19,11 +39,11 @@ export const timestamp = () => z.iso.datetime({ offset: true });
  * is checked on the text as sent, so the document's maxLength is exactly the server's.
  */
 export const trimmedText = (max: number) =>
-  text()
-    .max(max, { error: `must be at most ${max} characters` })
-    .regex(/\S/, { error: 'must not be empty' })
-    .trim()
-    .meta({ description: 'Leading and trailing whitespace is removed; it must not be blank.' });
+  boundedText(0, max).regex(/\S/, { error: 'must not be empty' }).trim().meta({
+    minLength: 1,
+    maxLength: max,
+    description: 'Leading and trailing whitespace is removed; it must not be blank.',
+  });
 
 /** Marks a query schema for the OpenAPI document: it is described as this integer, not as the string it parses. */
 export const QUERY_INTEGER = 'x-query-integer';

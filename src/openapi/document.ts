@@ -48,6 +48,7 @@ function problemResponse(
     content: {
       'application/problem+json': {
         schema: {
+          type: 'object',
           allOf: [{ $ref: PROBLEM_REF }],
           properties: { status: { const: status }, type: { enum: types } },
         },

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { queryInt, text, timestamp, trimmedText, uuid } from '../../http/schemas.js';
+import { queryInt, textOfLength, timestamp, trimmedText, uuid } from '../../http/schemas.js';
 
 export const title = () => trimmedText(200);
-export const noteBody = () => text().max(10_000, { error: 'must be at most 10000 characters' });
+export const noteBody = () => textOfLength(0, 10_000);
 
 export const noteParams = z.strictObject({ id: uuid() });
 
