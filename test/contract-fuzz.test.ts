@@ -118,14 +118,14 @@ const character = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('\t', '\n', '\u202e', '\u200b', '\ufeff', '\u00e9', '\u0301') },
 );
 
-function valueOf(schema: Schema): fc.Arbitrary<unknown> {
+function valueFor(schema: Schema): fc.Arbitrary<unknown> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
   if (schema.type === 'integer')
     return fc.integer({ min: schema.minimum ?? -1_000, max: schema.maximum ?? 1_000 });
   if (schema.type === 'object') {
     const properties = schema.properties ?? {};
     const record = fc.record(
-      Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, valueOf(property)])),
+      Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, valueFor(property)])),
       { requiredKeys: schema.required ?? [] },
     );
     return schema.minProperties
@@ -350,12 +350,12 @@ interface Plan {
 function planFor(op: Operation): fc.Arbitrary<Plan> {
   const query = op.parameters.filter((p) => p.in === 'query');
   const queryArb = fc.record(
-    Object.fromEntries(query.map((p) => [p.name, p.name === 'cursor' ? fc.nat() : valueOf(p.schema)])),
+    Object.fromEntries(query.map((p) => [p.name, p.name === 'cursor' ? fc.nat() : valueFor(p.schema)])),
     { requiredKeys: [] },
   );
   return fc.record({
     op: fc.constant(op),
-    body: op.body ? (valueOf(op.body) as fc.Arbitrary<Record<string, unknown>>) : fc.constant(undefined),
+    body: op.body ? (valueFor(op.body) as fc.Arbitrary<Record<string, unknown>>) : fc.constant(undefined),
     query: queryArb,
     pick: fc.nat(),
     useOwnCredentials: fc.boolean(),
@@ -653,7 +653,8 @@ const stats = { requests: 0, statuses: new Map<number, number>() };
 async function check(plan: Plan): Promise<void> {
   const sent = materialize(plan);
   // Nothing but the fuzzer writes while it runs, so the state after one request is the state before the next.
-  const before = (lastFingerprint ??= await fingerprint());
+  lastFingerprint ??= await fingerprint();
+  const before = lastFingerprint;
   const responses = await send(sent);
   stats.requests++;
   const after = await fingerprint();
