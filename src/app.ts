@@ -88,7 +88,11 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(rememberMountPath()); // route labels read '/api/v1/notes/:id' (OBS-5)
   if (config.features.openapi) {
-    const document = buildOpenApiDocument(routes, { version: deps.version ?? '0.0.0', basePath: API_BASE });
+    const document = buildOpenApiDocument(routes, {
+      version: deps.version ?? '0.0.0',
+      basePath: API_BASE,
+      cookieName: config.auth.cookieName,
+    });
     api.get('/openapi.json', (_req, res) => {
       res.json(document);
     });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config/index.js';
+import { answerClientErrors, refuseMissingHost } from './http/client-error.js';
 
 export interface RunningServer {
   server: Server;
@@ -42,8 +43,9 @@ export async function startServer(app: Express, http: Config['http']): Promise<R
     idleSince.set(this.req.socket, Date.now());
   }
   const server = createServer(
-    { connectionsCheckingInterval: checkingInterval(http) },
+    { connectionsCheckingInterval: checkingInterval(http), requireHostHeader: false },
     (req: IncomingMessage, res: ServerResponse) => {
+      if (refuseMissingHost(req, res)) return;
       idleSince.set(req.socket, undefined);
       if (draining) res.setHeader('Connection', 'close');
       res.on('finish', markIdle);
@@ -53,6 +55,7 @@ export async function startServer(app: Express, http: Config['http']): Promise<R
   server.headersTimeout = http.headersTimeoutMs;
   server.requestTimeout = Math.max(http.requestTimeoutMs, http.headersTimeoutMs);
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  answerClientErrors(server);
   server.on('connection', (socket: Socket) => {
     idleSince.set(socket, Date.now());
     socket.once('close', () => idleSince.delete(socket));

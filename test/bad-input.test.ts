@@ -1,11 +1,22 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { type Account, bearer, expectProblem, signUp, useTestApp } from './support/harness';
+import {
+  type Account,
+  bearer,
+  expectProblem,
+  newPassword,
+  signUp,
+  uniqueEmail,
+  useTestApp,
+} from './support/harness';
+import { listen, type RawResponse, rawExchange } from './support/raw-http';
 
 /**
  * Every endpoint that takes input, fed every kind of bad input: each gets its 4xx problem, never a 500,
  * and the data is unchanged afterwards (SEC-10, SEC-15).
  */
-const { app, db } = useTestApp();
+const built = useTestApp();
+const { app, db } = built;
 
 let account: Account;
 let noteId: string;
@@ -218,3 +229,264 @@ describe('bad ids, cursors and query strings', () => {
     expect(response.body.errors[0].path).toMatch(/^query\./);
   });
 });
+
+describe('SEC-10: an error a library raises for a client fault is its 4xx problem, never a 500', () => {
+  const withBody = endpoints;
+  test.each(
+    withBody.flatMap((e) => ['gzip', 'deflate', 'br'].map((encoding) => [e.name, encoding] as const)),
+  )(
+    'when the %s body does not match its Content-Encoding %s, then 400 malformed-request and no change',
+    async (name, encoding) => {
+      const endpoint = endpoints.find((e) => e.name === name)!;
+      const before = await snapshot();
+      const call = request(app)
+        [endpoint.method](endpoint.path())
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding);
+      if (endpoint.authenticated) call.set(bearer(account));
+      const response = await call.send(JSON.stringify(endpoint.valid()));
+      expect(expectProblem(response, 400).type).toBe('/problems/malformed-request');
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+
+  test.each(withBody)('when the $name body is in an unknown Content-Encoding, then 415', async (endpoint) => {
+    const call = request(app)
+      [endpoint.method](endpoint.path())
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'compress');
+    if (endpoint.authenticated) call.set(bearer(account));
+    const response = await call.send(JSON.stringify(endpoint.valid()));
+    expect(expectProblem(response, 415).type).toBe('/problems/unsupported-media-type');
+  });
+
+  test('when a note is sent gzip-compressed as its Content-Encoding says, then it is accepted', async () => {
+    const body = gzipSync(JSON.stringify({ title: 'compressed' }));
+    const response = await request(app)
+      .post('/api/v1/notes')
+      .set(bearer(account))
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .serialize((data: Buffer) => data as never)
+      .send(body);
+    expect(response.status).toBe(201);
+    expect(response.body.note.title).toBe('compressed');
+    await request(app).delete(response.headers.location!).set(bearer(account)).expect(204);
+  });
+
+  test.each(['%A', '%ZZ', '%FF%FE', '%E0%A4%A', `${'0'.repeat(8)}%`])(
+    'when the note id %p has malformed percent-encoding, then 400 malformed-request for GET, PATCH and DELETE',
+    async (id) => {
+      const before = await snapshot();
+      for (const method of ['get', 'patch', 'delete'] as const) {
+        const response = await request(app)
+          [method](`/api/v1/notes/${id}`)
+          .set(bearer(account))
+          .send({ title: 'x' });
+        expect(expectProblem(response, 400).type).toBe('/problems/malformed-request');
+      }
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+});
+
+describe('SEC-10, SEC-15: a sweep of headers on every operation, through the production listener', () => {
+  let server: Awaited<ReturnType<typeof listen>>;
+  let sweeper: Account;
+  beforeAll(async () => {
+    server = await listen(built);
+    sweeper = await signUp(app);
+  });
+  afterAll(() => server.close(1_000));
+
+  interface Operation {
+    id: string;
+    method: string;
+    path: () => string;
+    body: () => string;
+  }
+  const note = () => `/api/v1/notes/${noteId}`;
+  const operations: Operation[] = [
+    {
+      id: 'register',
+      method: 'POST',
+      path: () => '/api/v1/auth/register',
+      body: () => JSON.stringify({ email: uniqueEmail(), password: newPassword() }),
+    },
+    {
+      id: 'login',
+      method: 'POST',
+      path: () => '/api/v1/auth/login',
+      body: () => JSON.stringify({ email: account.email, password: 'not the password' }),
+    },
+    { id: 'logout', method: 'POST', path: () => '/api/v1/auth/logout', body: () => '{}' },
+    { id: 'getCurrentUser', method: 'GET', path: () => '/api/v1/users/me', body: () => '{}' },
+    { id: 'listNotes', method: 'GET', path: () => '/api/v1/notes', body: () => '{}' },
+    {
+      id: 'createNote',
+      method: 'POST',
+      path: () => '/api/v1/notes',
+      body: () => JSON.stringify({ title: 'swept' }),
+    },
+    { id: 'getNote', method: 'GET', path: note, body: () => '{}' },
+    { id: 'updateNote', method: 'PATCH', path: note, body: () => JSON.stringify({ title: 'original' }) },
+    { id: 'deleteNote', method: 'DELETE', path: note, body: () => '{}' },
+  ];
+
+  /** A request with the given method and header lines; Authorization of a throw-away session so logout changes nothing we use. */
+  const head = (op: Operation, method: string, lines: string[]) =>
+    [
+      `${method} ${op.path()} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      `Authorization: Bearer ${sweeper.token}`,
+      'Connection: close',
+      ...lines,
+      '',
+      '',
+    ].join('\r\n');
+  const json = 'Content-Type: application/json';
+  const length = (body: string | Buffer) => `Content-Length: ${Buffer.byteLength(body)}`;
+
+  /** [case, raw request, the expected status (undefined: any answer below 500)] */
+  type Sweep = [string, (op: Operation) => string | Buffer, number | undefined];
+  const refused: Sweep[] = [
+    ...['gzip', 'deflate', 'br'].map(
+      (encoding): Sweep => [
+        `Content-Encoding: ${encoding} on a plain body`,
+        (op) => head(op, op.method, [json, `Content-Encoding: ${encoding}`, length(op.body())]) + op.body(),
+        400,
+      ],
+    ),
+    [
+      'Content-Encoding: compress',
+      (op) => head(op, op.method, [json, 'Content-Encoding: compress', length(op.body())]) + op.body(),
+      415,
+    ],
+    [
+      'a Content-Length shorter than the body',
+      (op) => head(op, op.method, [json, 'Content-Length: 1']) + op.body(),
+      400,
+    ],
+    [
+      'a Content-Length longer than the body, then the end',
+      (op) => head(op, op.method, [json, 'Content-Length: 500']) + op.body(),
+      400,
+    ],
+    [
+      'two different Content-Lengths',
+      (op) => head(op, op.method, [json, length(op.body()), 'Content-Length: 1']) + op.body(),
+      400,
+    ],
+    ['Content-Length: -1', (op) => head(op, op.method, [json, 'Content-Length: -1']) + op.body(), 400],
+    [
+      'Content-Length beside Transfer-Encoding: chunked',
+      (op) =>
+        head(op, op.method, [json, length(op.body()), 'Transfer-Encoding: chunked']) + chunked(op.body()),
+      400,
+    ],
+    [
+      'Transfer-Encoding: identity',
+      (op) => head(op, op.method, [json, 'Transfer-Encoding: identity']) + op.body(),
+      400,
+    ],
+    [
+      'Transfer-Encoding: chunked, gzip (not chunked last)',
+      (op) => head(op, op.method, [json, 'Transfer-Encoding: chunked, gzip']) + chunked(op.body()),
+      400,
+    ],
+    [
+      'a malformed chunk size',
+      (op) => `${head(op, op.method, [json, 'Transfer-Encoding: chunked'])}zz\r\n${op.body()}\r\n0\r\n\r\n`,
+      400,
+    ],
+    [
+      'Expect: something-else',
+      (op) => head(op, op.method, [json, 'Expect: something-else', length(op.body())]) + op.body(),
+      417,
+    ],
+    ['a 20 kB header', (op) => head(op, op.method, [`X-Padding: ${'a'.repeat(20_000)}`]), 431],
+    ['a NUL byte in a header value', (op) => head(op, op.method, ['X-Odd: a\u0000b']), 400],
+    ['a header line without a colon', (op) => head(op, op.method, ['no colon here']), 400],
+    ['no Host in HTTP/1.1', (op) => `${op.method} ${op.path()} HTTP/1.1\r\nConnection: close\r\n\r\n`, 400],
+    ['an unknown method', (op) => head(op, 'FROB', []), 400],
+    ['a lower-case method', (op) => head(op, op.method.toLowerCase(), []), 400],
+    ['PROPFIND', (op) => head(op, 'PROPFIND', []), 405],
+    ['TRACE', (op) => head(op, 'TRACE', []), 405],
+    ['PUT', (op) => head(op, 'PUT', [json, length(op.body())]) + op.body(), 405],
+  ];
+  const tolerated: Sweep[] = [
+    [
+      'Expect: 100-continue',
+      (op) => head(op, op.method, [json, 'Expect: 100-continue', length(op.body())]) + op.body(),
+      undefined,
+    ],
+    [
+      'a gzip body that matches its Content-Encoding',
+      (op) => {
+        const body = gzipSync(op.body());
+        return Buffer.concat([
+          Buffer.from(head(op, op.method, [json, 'Content-Encoding: gzip', length(body)])),
+          body,
+        ]);
+      },
+      undefined,
+    ],
+    [
+      'a chunked body',
+      (op) => head(op, op.method, [json, 'Transfer-Encoding: chunked']) + chunked(op.body()),
+      undefined,
+    ],
+    [
+      'two Content-Type headers',
+      (op) => head(op, op.method, [json, 'Content-Type: text/plain', length(op.body())]) + op.body(),
+      undefined,
+    ],
+    [
+      'three hundred extra headers',
+      (op) =>
+        head(
+          op,
+          op.method,
+          Array.from({ length: 300 }, (_, i) => `X-Extra-${i}: ${i}`),
+        ),
+      undefined,
+    ],
+  ];
+
+  const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+
+  describe.each(operations)('$id', (op) => {
+    test.each(refused)(
+      'when the request has %s, then the expected problem+json and no change',
+      async (_case, make, status) => {
+        const before = await snapshot();
+        // Only a client that stops sending can show a lying, longer Content-Length; others keep their side open
+        // as a real client waiting for its answer does.
+        const endWrite = _case.includes('longer than the body');
+        const responses = await rawExchange(server.port, make(op), { endWrite });
+        expect(responses.length).toBeGreaterThan(0);
+        for (const response of responses) expectRawProblem(response);
+        expect(responses[0]!.status).toBe(status);
+        expect(await snapshot()).toEqual(before);
+      },
+    );
+
+    test.each(tolerated)('when the request has %s, then an answer below 500', async (_case, make) => {
+      const responses = await rawExchange(server.port, make(op), { endWrite: false });
+      expect(responses.length).toBeGreaterThan(0);
+      for (const response of responses) {
+        expect(response.status).toBeLessThan(500);
+        if (response.status >= 400) expectRawProblem(response);
+      }
+    });
+  });
+});
+
+function expectRawProblem(response: RawResponse) {
+  expect(response.status).toBeGreaterThanOrEqual(400);
+  expect(response.status).toBeLessThan(500);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(response.body);
+  expect(body.status).toBe(response.status);
+  expect(body.type).toMatch(/^\/problems\/[a-z-]+$/);
+}

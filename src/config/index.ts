@@ -16,7 +16,11 @@ export const EX_CONFIG = 78;
 const FEATURE_FLAGS = {
   FEATURE_REGISTRATION: { default: true, describe: 'accept new sign-ups at POST /api/v1/auth/register' },
   FEATURE_OPENAPI: { default: true, describe: 'serve the OpenAPI document at /api/v1/openapi.json' },
-} as const;
+  FEATURE_API_DOCS: {
+    default: { development: true, testing: true, staging: false, production: false },
+    describe: 'serve the interactive API docs at /api/v1/docs (needs FEATURE_OPENAPI)',
+  },
+} as const satisfies Record<string, { default: boolean | Record<AppEnv, boolean>; describe: string }>;
 type FeatureName = keyof typeof FEATURE_FLAGS;
 const featureKey = (name: FeatureName) =>
   name
@@ -58,7 +62,7 @@ export interface Config {
     migrateOnStart: boolean;
   };
   auth: { tokenTtlSeconds: number; cookieName: string; csrfCookieName: string };
-  features: { registration: boolean; openapi: boolean };
+  features: { registration: boolean; openapi: boolean; apiDocs: boolean };
   metrics: { host: string; port: number };
   sentry: { dsn: string | undefined; release: string | undefined };
   tracing: { endpoint: string | undefined; serviceName: string };
@@ -146,7 +150,7 @@ const trustProxy = z
     return z.NEVER;
   });
 
-function settingsSchema(defaults: BaseConfig) {
+function settingsSchema(defaults: BaseConfig, appEnv: AppEnv) {
   // prefault parses the default like any input, so defaults pass through the same coercion and checks.
   const withDefault = <T extends z.ZodType<unknown, string>>(schema: T, value: unknown) =>
     schema.prefault(String(value) as never);
@@ -187,7 +191,10 @@ function settingsSchema(defaults: BaseConfig) {
     OTEL_SERVICE_NAME: z.string().min(1).default(defaults.OTEL_SERVICE_NAME),
     GIT_COMMIT: z.string().trim().min(1).default('unknown'),
     ...Object.fromEntries(
-      Object.entries(FEATURE_FLAGS).map(([name, flag]) => [name, withDefault(bool, flag.default)]),
+      Object.entries(FEATURE_FLAGS).map(([name, flag]) => [
+        name,
+        withDefault(bool, typeof flag.default === 'boolean' ? flag.default : flag.default[appEnv]),
+      ]),
     ),
   });
 }
@@ -195,7 +202,7 @@ function settingsSchema(defaults: BaseConfig) {
 /** Every variable the configuration reads, for documentation checks (.env.example must list each). */
 export const CONFIG_VARIABLES: readonly string[] = [
   'APP_ENV',
-  ...Object.keys(settingsSchema(new CONFIG_CLASSES.development()).shape),
+  ...Object.keys(settingsSchema(new CONFIG_CLASSES.development(), 'development').shape),
 ];
 
 /** The refusals of staging and production, each naming its variable (CFG-1, CFG-2, SEC-1, DB-2). */
@@ -259,7 +266,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv): Config {
     });
   }
 
-  const parsed = settingsSchema(defaults).safeParse(env);
+  const parsed = settingsSchema(defaults, appEnv).safeParse(env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       problems.push({ variable: String(issue.path[0]), message: issue.message });

@@ -20,9 +20,7 @@ export function jsonBody(limitBytes: number): RequestHandler {
     if (!carriesBody(req.headers)) return next();
     if (!req.is(JSON_TYPES)) {
       return next(
-        new Problem(415, "Send the body as JSON with 'Content-Type: application/json'.", {
-          type: 'unsupported-media-type',
-        }),
+        new Problem('unsupported-media-type', "Send the body as JSON with 'Content-Type: application/json'."),
       );
     }
     parse(req, res, next);

@@ -1,8 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import { sendProblem } from './error-handler.js';
-import { Problem } from './problem.js';
+import { Problem, sendProblem } from './problem.js';
 
 /** The few commands rate-limit-redis sends; satisfied by a connected node-redis client. */
 export interface RedisCommander {
@@ -45,11 +44,8 @@ function limiter(
       sendProblem(
         res,
         new Problem(
-          429,
+          'rate-limited',
           `Too many requests; at most ${limits.limit} per ${seconds} s. Retry after the delay.`,
-          {
-            type: 'rate-limited',
-          },
         ),
       );
     },

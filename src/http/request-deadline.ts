@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { sendProblem } from './error-handler.js';
-import { Problem } from './problem.js';
+import { Problem, sendProblem } from './problem.js';
 
 /**
  * A time budget for the request (SRV-3): past it the client gets 503 problem+json with Retry-After instead
@@ -16,10 +15,10 @@ export function startDeadline(req: Request, res: Response, timeoutMs: number): N
     if (!req.complete) res.set('Connection', 'close');
     sendProblem(
       res,
-      new Problem(503, `The request took longer than ${timeoutMs} ms and was abandoned; retry shortly.`, {
-        type: 'request-timeout',
-        headers: { 'Retry-After': '5' },
-      }),
+      new Problem(
+        'request-timeout',
+        `The request took longer than ${timeoutMs} ms and was abandoned; retry shortly.`,
+      ),
     );
   }, timeoutMs);
   timer.unref();

@@ -1,12 +1,15 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
-import { type FieldError, notFound, Problem, unprocessable } from './problem.js';
+import { type FieldError, notFound, Problem, type ProblemType, unprocessable } from './problem.js';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   description: string;
+  /** The JSON body of a success. */
   schema?: z.ZodType;
+  /** The problem types of a failure this route raises itself (the common ones are added for every route). */
+  problems?: ProblemType[];
 }
 
 export interface Input<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
@@ -26,6 +29,8 @@ export interface Route<
 > {
   method: Method;
   path: string;
+  /** The operation's stable name in the OpenAPI document (what generated clients call it). */
+  operationId: string;
   summary: string;
   tag: string;
   auth: 'none' | 'required';
@@ -92,8 +97,7 @@ export function mountRoutes(router: Router, routes: Route[], authenticate: Reque
     const allow = [...methods, 'OPTIONS'].join(', ');
     router.all(path, (req, _res, next) =>
       next(
-        new Problem(405, `${req.method} is not supported here; use ${allow}.`, {
-          type: 'method-not-allowed',
+        new Problem('method-not-allowed', `${req.method} is not supported here; use ${allow}.`, {
           headers: { Allow: allow },
         }),
       ),

@@ -10,15 +10,49 @@ export const text = () =>
     .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' })
     .refine((value) => value.isWellFormed(), { error: 'must be well-formed Unicode' });
 
+function codePoints(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
+/**
+ * Text of a bounded length, counted in characters (code points) as JSON Schema's minLength and maxLength and
+ * PostgreSQL's varchar(n) count them; zod's own .min and .max count UTF-16 units, which would refuse 150
+ * emoji as longer than 200. Call .meta last on what this returns: the document needs the bounds.
+ */
+const boundedText = (min: number, max: number) =>
+  text()
+    .refine((value) => codePoints(value) >= min, { error: `must be at least ${min} characters` })
+    .refine((value) => codePoints(value) <= max, { error: `must be at most ${max} characters` });
+
+/** Text from min to max characters. */
+export const textOfLength = (min: number, max: number) =>
+  boundedText(min, max).meta({ ...(min > 0 && { minLength: min }), maxLength: max });
+
 export const uuid = () => z.uuid({ error: 'must be a UUID' });
 
 export const timestamp = () => z.iso.datetime({ offset: true });
+
+/**
+ * Text a person writes: surrounding whitespace is dropped, and nothing but whitespace is refused. The length
+ * is checked on the text as sent, so the document's maxLength is exactly the server's.
+ */
+export const trimmedText = (max: number) =>
+  boundedText(0, max).regex(/\S/, { error: 'must not be empty' }).trim().meta({
+    minLength: 1,
+    maxLength: max,
+    description: 'Leading and trailing whitespace is removed; it must not be blank.',
+  });
+
+/** Marks a query schema for the OpenAPI document: it is described as this integer, not as the string it parses. */
+export const QUERY_INTEGER = 'x-query-integer';
 
 /** A whole number in a query string, within bounds. */
 export const queryInt = (min: number, max: number, fallback: number) =>
   z
     .string()
-    .regex(/^\d{1,6}$/, { error: `must be a whole number from ${min} to ${max}` })
+    .regex(/^(0|[1-9]\d{0,5})$/, { error: `must be a whole number from ${min} to ${max}` })
     .transform(Number)
     .pipe(
       z
@@ -26,4 +60,5 @@ export const queryInt = (min: number, max: number, fallback: number) =>
         .min(min, { error: `must be at least ${min}` })
         .max(max, { error: `must be at most ${max}` }),
     )
-    .prefault(String(fallback));
+    .prefault(String(fallback))
+    .meta({ [QUERY_INTEGER]: { minimum: min, maximum: max, default: fallback } });

@@ -1,7 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
-import { forbidden, unauthorized } from '../../http/problem.js';
+import { Problem, unauthorized } from '../../http/problem.js';
 import { findActiveSession } from './repository.js';
 import { type PublicUser, toPublicUser } from './service.js';
 import { csrfTokenFor, hashToken, safeEqual } from './tokens.js';
@@ -40,14 +40,14 @@ function checkCsrf(req: Request, tokenHash: string, options: AuthenticateOptions
   const origin = req.headers.origin;
   const ownOrigin = `${req.protocol}://${req.host}`;
   if (origin && origin !== ownOrigin && !options.allowedOrigins.includes(origin)) {
-    throw forbidden(`Requests from ${origin} may not use the session cookie.`, 'csrf-rejected');
+    throw new Problem('csrf-rejected', `Requests from ${origin} may not use the session cookie.`);
   }
   if (!origin && req.headers['sec-fetch-site'] === 'cross-site') {
-    throw forbidden('Cross-site requests may not use the session cookie.', 'csrf-rejected');
+    throw new Problem('csrf-rejected', 'Cross-site requests may not use the session cookie.');
   }
   const sent = req.headers['x-csrf-token'];
   if (typeof sent !== 'string' || !safeEqual(sent, csrfTokenFor(options.secretKey, tokenHash))) {
-    throw forbidden("Send the session's CSRF token in the X-CSRF-Token header.", 'csrf-rejected');
+    throw new Problem('csrf-rejected', "Send the session's CSRF token in the X-CSRF-Token header.");
   }
 }
 

@@ -27,6 +27,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
     route({
       method: 'post',
       path: '/auth/register',
+      operationId: 'register',
       summary: 'Create an account',
       tag: 'accounts',
       auth: 'none',
@@ -34,7 +35,8 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
       status: 201,
       responses: {
         201: { description: 'The account was created', schema: userResponse },
-        409: { description: 'An account with this email exists' },
+        403: { description: 'Registration is closed', problems: ['registration-closed'] },
+        409: { description: 'An account with this email exists', problems: ['conflict'] },
       },
       handle: async ({ body }, _req, res) => {
         const user = await register(options, body);
@@ -44,6 +46,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
     route({
       method: 'post',
       path: '/auth/login',
+      operationId: 'login',
       summary: 'Log in: a bearer token and a session cookie',
       tag: 'accounts',
       auth: 'none',
@@ -51,7 +54,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
       status: 200,
       responses: {
         200: { description: 'Logged in', schema: loginResponse },
-        401: { description: 'The email or password is incorrect' },
+        401: { description: 'The email or password is incorrect', problems: ['invalid-credentials'] },
       },
       handle: async ({ body }, _req, res) => {
         const session = await login(options, body);
@@ -74,6 +77,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
     route({
       method: 'post',
       path: '/auth/logout',
+      operationId: 'logout',
       summary: 'Log out: revokes the token or cookie session',
       tag: 'accounts',
       auth: 'required',
@@ -93,6 +97,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
     route({
       method: 'get',
       path: '/users/me',
+      operationId: 'getCurrentUser',
       summary: 'The account of the caller',
       tag: 'accounts',
       auth: 'required',

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { conflict, forbidden, Problem } from '../../http/problem.js';
+import { Problem } from '../../http/problem.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { findUserByEmail, insertSession, insertUser, revokeSession } from './repository.js';
 import { hashToken, newSessionToken } from './tokens.js';
@@ -24,8 +24,7 @@ export const toPublicUser = (row: {
 });
 
 /** The same answer for an unknown email and a wrong password, so neither can be told apart. */
-const invalidCredentials = () =>
-  new Problem(401, 'The email or password is incorrect.', { type: 'invalid-credentials' });
+const invalidCredentials = () => new Problem('invalid-credentials', 'The email or password is incorrect.');
 
 export interface AccountsDeps {
   db: Knex;
@@ -37,10 +36,10 @@ export async function register(
   deps: AccountsDeps,
   input: { email: string; password: string; name?: string | undefined },
 ): Promise<PublicUser> {
-  if (!deps.registrationOpen) throw forbidden('Registration is closed.', 'registration-closed');
+  if (!deps.registrationOpen) throw new Problem('registration-closed', 'Registration is closed.');
   const passwordHash = await hashPassword(input.password);
   const user = await insertUser(deps.db, { email: input.email, name: input.name, passwordHash });
-  if (!user) throw conflict('An account with this email already exists.');
+  if (!user) throw new Problem('conflict', 'An account with this email already exists.');
   return toPublicUser(user);
 }
 

@@ -30,6 +30,7 @@ export function noteRoutes({ db }: { db: Knex }): Route[] {
       ...common,
       method: 'get',
       path: '/notes',
+      operationId: 'listNotes',
       summary: 'Your notes, newest first, a page at a time',
       query: listQuery,
       status: 200,
@@ -48,6 +49,7 @@ export function noteRoutes({ db }: { db: Knex }): Route[] {
       ...common,
       method: 'post',
       path: '/notes',
+      operationId: 'createNote',
       summary: 'Write a note',
       body: createBody,
       status: 201,
@@ -61,12 +63,13 @@ export function noteRoutes({ db }: { db: Knex }): Route[] {
       ...common,
       method: 'get',
       path: '/notes/:id',
+      operationId: 'getNote',
       summary: 'One of your notes',
       params: noteParams,
       status: 200,
       responses: {
         200: { description: 'The note', schema: noteResponse },
-        404: { description: 'Not yours or none' },
+        404: { description: 'Not yours or none', problems: ['not-found'] },
       },
       handle: async ({ params }, _req, res) => {
         const row = await findNote(db, currentAuth(res).user.id, params.id);
@@ -78,13 +81,14 @@ export function noteRoutes({ db }: { db: Knex }): Route[] {
       ...common,
       method: 'patch',
       path: '/notes/:id',
+      operationId: 'updateNote',
       summary: 'Change the title or body of one of your notes',
       params: noteParams,
       body: updateBody,
       status: 200,
       responses: {
         200: { description: 'The changed note', schema: noteResponse },
-        404: { description: 'Not yours or none' },
+        404: { description: 'Not yours or none', problems: ['not-found'] },
       },
       handle: async ({ params, body }, _req, res) => {
         const row = await updateNote(db, currentAuth(res).user.id, params.id, body);
@@ -96,10 +100,14 @@ export function noteRoutes({ db }: { db: Knex }): Route[] {
       ...common,
       method: 'delete',
       path: '/notes/:id',
+      operationId: 'deleteNote',
       summary: 'Delete one of your notes',
       params: noteParams,
       status: 204,
-      responses: { 204: { description: 'Deleted' }, 404: { description: 'Not yours or none' } },
+      responses: {
+        204: { description: 'Deleted' },
+        404: { description: 'Not yours or none', problems: ['not-found'] },
+      },
       handle: async ({ params }, _req, res) => {
         if (!(await deleteNote(db, currentAuth(res).user.id, params.id))) throw noteNotFound();
         res.status(204).end();

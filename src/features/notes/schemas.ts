@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { queryInt, text, timestamp, uuid } from '../../http/schemas.js';
+import { queryInt, textOfLength, timestamp, trimmedText, uuid } from '../../http/schemas.js';
 
-export const title = () =>
-  text().trim().min(1, { error: 'must not be empty' }).max(200, { error: 'must be at most 200 characters' });
-export const noteBody = () => text().max(10_000, { error: 'must be at most 10000 characters' });
+export const title = () => trimmedText(200);
+export const noteBody = () => textOfLength(0, 10_000);
 
 export const noteParams = z.strictObject({ id: uuid() });
 
@@ -12,6 +11,8 @@ export const cursor = () =>
   z
     .string()
     .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'is not a cursor this API returned' })
+    .meta({ description: 'Opaque: the nextCursor of the previous page, sent back unchanged.' })
     .transform((value, ctx) => {
       const id = Buffer.from(value, 'base64url').toString('utf8');
       if (!uuid().safeParse(id).success) {
@@ -33,7 +34,8 @@ export const updateBody = z
   .strictObject({ title: title().optional(), body: noteBody().optional() })
   .refine((patch) => patch.title !== undefined || patch.body !== undefined, {
     error: 'send at least one of title, body',
-  });
+  })
+  .meta({ minProperties: 1 });
 
 export const noteView = z.object({
   id: uuid(),
