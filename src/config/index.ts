@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { insecureSettings } from './insecure-settings.js';
-import { resolveSecrets } from './secrets.js';
 import { type AppEnv, SETTINGS, type Setting, type Values } from './settings.js';
 
 export type { AppEnv } from './settings.js';
@@ -17,16 +17,15 @@ export class ConfigError extends Error {
     readonly problems: Problem[],
   ) {
     const list = problems.map((p) => `\n  - ${p.variable}: ${p.message}`).join('');
-    super(
-      `Configuration refused (APP_ENV=${appEnv}): ${problems.length} setting(s) to fix before the service can start:${list}`,
-    );
+    super(`Configuration refused (APP_ENV=${appEnv}): fix ${problems.length} setting(s) to start:${list}`);
   }
 }
 
 type Table = { [key: string]: Setting<unknown> | Table };
 const isRow = (node: object): node is Setting<unknown> => 'default' in node;
-const rows = (table: Table): Setting<unknown>[] =>
-  Object.values(table).flatMap((n) => (isRow(n) ? n : rows(n)));
+const rows = (t: Table): Setting<unknown>[] => Object.values(t).flatMap((n) => (isRow(n) ? n : rows(n)));
+const map = (t: Table, f: (row: Setting<unknown>) => unknown): unknown =>
+  Object.fromEntries(Object.entries(t).map(([k, n]) => [k, isRow(n) ? f(n) : map(n, f)]));
 /** Every variable the configuration reads: .env.example documents exactly these. */
 export const CONFIG_VARIABLES = rows(SETTINGS).flatMap((row) => row.variable ?? []);
 const SECRETS = rows(SETTINGS).flatMap((row) => (row.secret ? row.variable! : []));
@@ -40,33 +39,37 @@ function read<T>(row: Setting<T>, env: NodeJS.ProcessEnv, appEnv: AppEnv, proble
   return appEnv in row.overrides ? (row.overrides[appEnv] as T) : row.default;
 }
 
-function readAppEnv(env: NodeJS.ProcessEnv): AppEnv {
-  const problems: Problem[] = [];
-  const appEnv = read(SETTINGS.appEnv, env, 'development', problems);
-  if (problems.length > 0) throw new ConfigError(String(env.APP_ENV), problems);
-  return appEnv;
+/** Secrets left unset come from NAME_FILE (Docker, Kubernetes) or $CREDENTIALS_DIRECTORY/NAME (systemd). */
+function resolveSecrets(env: NodeJS.ProcessEnv, names: string[], problems: Problem[]) {
+  const resolved = { ...env };
+  for (const name of names.filter((secret) => !env[secret])) {
+    const file = env[`${name}_FILE`];
+    const path = file || (env.CREDENTIALS_DIRECTORY && join(env.CREDENTIALS_DIRECTORY, name));
+    try {
+      if (path) resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      if (file) problems.push({ variable: `${name}_FILE`, message: `cannot read ${file} (${reason})` });
+    }
+  }
+  return resolved;
 }
 
 /** Reads ./.env into env where the environment allows; variables already set win. */
 export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, path = '.env'): void {
-  if (!read(SETTINGS.readsDotEnv, {}, readAppEnv(env)) || !existsSync(path)) return;
+  if (!read(SETTINGS.readsDotEnv, {}, read(SETTINGS.appEnv, env, 'development')) || !existsSync(path)) return;
   for (const [name, value] of Object.entries(parseEnv(readFileSync(path, 'utf8')))) env[name] ||= value;
 }
 
 /** Validates the whole environment at once: the typed configuration, or one ConfigError naming every problem. */
 export function loadConfig(rawEnv: NodeJS.ProcessEnv): Config {
-  const appEnv = readAppEnv(rawEnv);
-  const { env, problems } = resolveSecrets(rawEnv, SECRETS);
-  const unknown = Object.keys(env).filter(
-    (name) => name.startsWith('FEATURE_') && env[name] && !FEATURES.includes(name),
-  );
-  for (const name of unknown)
+  const problems: Problem[] = [];
+  const appEnv = read(SETTINGS.appEnv, rawEnv, 'development', problems);
+  if (problems.length > 0) throw new ConfigError(String(rawEnv.APP_ENV), problems);
+  const env = resolveSecrets(rawEnv, SECRETS, problems);
+  for (const name of Object.keys(env).filter((n) => /^FEATURE_/.test(n) && env[n] && !FEATURES.includes(n)))
     problems.push({ variable: name, message: `is not a feature flag: ${FEATURES.join(', ')}` });
-  const build = (table: Table): unknown =>
-    Object.fromEntries(
-      Object.entries(table).map(([k, n]) => [k, isRow(n) ? read(n, env, appEnv, problems) : build(n)]),
-    );
-  const config = build(SETTINGS) as Config;
+  const config = map(SETTINGS, (row) => read(row, env, appEnv, problems)) as Config;
   const named = new Set(problems.map((p) => p.variable));
   if (config.strict) problems.push(...insecureSettings(config, env).filter((p) => !named.has(p.variable)));
   if (problems.length > 0) throw new ConfigError(appEnv, problems);

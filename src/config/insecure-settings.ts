@@ -7,7 +7,7 @@ const WELL_KNOWN = `changeme change-me secret secret-key secretkey your-secret-k
 const GENERATE = `generate one with: node -e "console.log(require('node:crypto').randomBytes(48).toString('base64url'))"`;
 
 /** Shannon entropy of the characters times the length: catches 'aaaa...' and 'abcabc...' keys. */
-export function estimatedEntropyBits(value: string): number {
+function estimatedEntropyBits(value: string): number {
   const counts = new Map<string, number>();
   for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
   return [...counts.values()].reduce((bits, n) => bits - n * Math.log2(n / value.length), 0);
@@ -17,8 +17,7 @@ function secretKeyProblem(key: string): string | undefined {
   if (!key) return `is missing; ${GENERATE}`;
   if (WELL_KNOWN.includes(key.toLowerCase())) return `is a well-known value; ${GENERATE}`;
   if (key.length < 32) return `is ${key.length} characters, needs at least 32; ${GENERATE}`;
-  if (estimatedEntropyBits(key) < 128)
-    return `has too little randomness (repeated or patterned); ${GENERATE}`;
+  if (estimatedEntropyBits(key) < 128) return `has too little randomness (a pattern); ${GENERATE}`;
 }
 
 /**
