@@ -17,7 +17,7 @@ export class ConfigError extends Error {
     readonly problems: Problem[],
   ) {
     const list = problems.map((p) => `\n  - ${p.variable}: ${p.message}`).join('');
-    super(`Configuration refused (APP_ENV=${appEnv}): fix ${problems.length} setting(s) to start:${list}`);
+    super(`Configuration refused (APP_ENV=${appEnv}), ${problems.length} setting(s) to fix:${list}`);
   }
 }
 
