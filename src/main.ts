@@ -2,23 +2,11 @@
 // when `node --import ./dist/instrument.js` has already loaded it (OBS-4, OBS-8).
 import './instrument.js';
 import cluster from 'node:cluster';
-import { type Config, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from './config/index.js';
+import { type Config, loadConfigOrExit } from './config/index.js';
 import { createLogger } from './observability/logger.js';
 import { runPrimary } from './process/primary.js';
 import { runWorker } from './process/worker.js';
 import { version } from './version.js';
-
-/** Reads and validates the configuration before anything opens a port (CFG-6); a bad one exits 78. */
-function configure(): Config {
-  try {
-    loadDotEnv();
-    return loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(EX_CONFIG);
-  }
-}
 
 /**
  * Several workers only where they help and work (SRV-2): not in development (one process reloads faster and
@@ -30,7 +18,8 @@ function shouldCluster(config: Config): boolean {
 }
 
 async function main(): Promise<void> {
-  const config = configure();
+  // Before anything opens a port: a bad configuration exits 78 naming every problem.
+  const config = loadConfigOrExit();
   if (cluster.isPrimary && shouldCluster(config)) {
     const logger = createLogger({ ...config.log, base: { env: config.appEnv, version, role: 'primary' } });
     await runPrimary(config, logger);

@@ -1,9 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { CONFIG_VARIABLES, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../src/config';
-import { runScript } from './support/run-command';
+import { createLogger } from '../src/observability/logger';
+import { startMetricsServer } from '../src/observability/metrics-server';
+import { freePort, waitFor } from './support/net';
+import { runScript, TSX_CLI } from './support/run-command';
 
 const strongKey = () => randomBytes(48).toString('base64url');
 const production = (env: Record<string, string | undefined> = {}) => ({
@@ -200,9 +206,133 @@ describe('start-up with a bad configuration', () => {
 });
 
 describe('.env.example (CFG-4)', () => {
+  const example = readFileSync('.env.example', 'utf8');
+  const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+
   test('when the configuration reads a variable, then .env.example documents it', () => {
-    const example = readFileSync('.env.example', 'utf8');
-    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     expect(CONFIG_VARIABLES.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  test('when .env.example documents a variable, then the configuration reads it (none extra)', () => {
+    expect([...documented].filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
+  });
+
+  test('when .env.example is copied as it is, then the configuration is the development default', () => {
+    expect(loadConfig(parseEnv(example))).toEqual(loadConfig({}));
+  });
+});
+
+describe('empty variables', () => {
+  test('when a variable is empty (SENTRY_DSN=), then it means unset and its default applies', () => {
+    const config = loadConfig({ SENTRY_DSN: '', PORT: '', DEBUG: '', FEATURE_REGISTRATION: '', HOST: '' });
+    expect(config).toEqual(loadConfig({}));
+    expect(config.sentry.dsn).toBeUndefined();
+  });
+
+  test('when production gets empty secrets, then they are refused as missing, not as malformed', () => {
+    const error = (() => {
+      try {
+        loadConfig(production({ SECRET_KEY: '', DATABASE_URL: '', TRUST_PROXY: '' }));
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+    })();
+    expect(error?.problems.map((p) => p.variable).sort()).toEqual([
+      'DATABASE_URL',
+      'SECRET_KEY',
+      'TRUST_PROXY',
+    ]);
+    expect(error?.message).toMatch(/- DATABASE_URL: is missing/);
+    expect(error?.message).toMatch(/- SECRET_KEY: is missing/);
+  });
+
+  test('when SECRET_KEY is empty beside SECRET_KEY_FILE, then the file is read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-empty-'));
+    const key = strongKey();
+    writeFileSync(join(dir, 'key'), key);
+    expect(loadConfig(production({ SECRET_KEY: '', SECRET_KEY_FILE: join(dir, 'key') })).secretKey).toBe(key);
+  });
+});
+
+describe('API docs flag', () => {
+  test.each([
+    ['development', true],
+    ['testing', true],
+    ['staging', false],
+    ['production', false],
+  ])('when APP_ENV=%s leaves FEATURE_API_DOCS unset, then features.apiDocs is %s', (appEnv, on) => {
+    expect(loadConfig(production({ APP_ENV: appEnv })).features.apiDocs).toBe(on);
+  });
+
+  test('when production sets FEATURE_API_DOCS=true, then the docs are on', () => {
+    expect(loadConfig(production({ FEATURE_API_DOCS: 'true' })).features.apiDocs).toBe(true);
+  });
+});
+
+describe('a busy metrics port', () => {
+  const silent = createLogger({ level: 'silent', pretty: false });
+  const metricsSource = { contentType: 'text/plain', collect: async () => '' };
+  let blocker: ReturnType<typeof createServer>;
+  let busyPort: number;
+
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    busyPort = (blocker.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise((resolve) => blocker.close(resolve)));
+
+  test('when METRICS_PORT is taken in development, then the server still starts, serves, and logs where metrics went', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [TSX_CLI, 'src/main.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        APP_ENV: 'development',
+        PORT: String(port),
+        METRICS_PORT: String(busyPort),
+        EMBEDDED_DB_DIR: 'memory',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const ready = await waitFor('the development server to serve', 90_000, async () =>
+        child.exitCode === null
+          ? (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200 || undefined
+          : false,
+      );
+      expect({ ready, output }).toMatchObject({ ready: true });
+      const moved = await waitFor(
+        'the log line naming the new metrics port',
+        10_000,
+        async () =>
+          new RegExp(
+            `METRICS_PORT ${busyPort} is busy: metrics moved to (http://127\\.0\\.0\\.1:(\\d+)/metrics)`,
+          ).exec(output) ?? undefined,
+      );
+      expect(Number(moved[2])).not.toBe(busyPort);
+      const metrics = await fetch(moved[1]!);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('shipshape_build_info');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 120_000);
+
+  test('when METRICS_PORT is taken outside development, then starting the metrics server fails rather than move', async () => {
+    await expect(
+      startMetricsServer(metricsSource, { host: '127.0.0.1', port: busyPort, anyPortIfBusy: false }, silent),
+    ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    for (const appEnv of ['testing', 'staging', 'production'])
+      expect(loadConfig(production({ APP_ENV: appEnv })).metrics.anyPortIfBusy).toBe(false);
   });
 });

@@ -1,18 +1,10 @@
-import { type Config, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../config/index.js';
+import { type Config, loadConfigOrExit } from '../config/index.js';
 import type { Knex } from '../db/knex.js';
 import { openDatabase } from '../wiring/database.js';
 
 /** Configuration and a database for a one-shot command: the same rules as the server, one connection. */
 export async function openForCommand(): Promise<{ config: Config; db: Knex; close(): Promise<void> }> {
-  let config: Config;
-  try {
-    loadDotEnv();
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(EX_CONFIG);
-  }
+  const config = loadConfigOrExit();
   const { db, close } = await openDatabase(config.database, { singleConnection: true });
   return { config, db, close: () => close() };
 }

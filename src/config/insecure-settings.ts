@@ -1,55 +1,39 @@
-/**
- * The refusals of the strict environments (staging, production): settings that are valid but unsafe to face
- * real users with. Each returns a message saying how to fix it, or nothing.
- */
-export const MIN_SECRET_LENGTH = 32;
+import type { Config, Problem } from './index.js';
+import { DEVELOPMENT_SECRET_KEY } from './settings.js';
 
-/** Values that appear in tutorials, templates and this project's own development default. */
-const WELL_KNOWN_SECRETS = new Set([
-  'changeme',
-  'change-me',
-  'secret',
-  'secret-key',
-  'secretkey',
-  'your-secret-key',
-  'your_secret_key',
-  'supersecret',
-  'development',
-  'insecure-development-key-never-use-in-production',
-  'replace-with-the-output-of-npm-run-secret',
-]);
-
-export const DEVELOPMENT_SECRET_KEY = 'insecure-development-key-never-use-in-production';
-
-const GENERATE_HINT =
-  "generate one with: node -e \"console.log(require('node:crypto').randomBytes(48).toString('base64url'))\"";
-
-export function checkSecretKey(value: string | undefined): string | undefined {
-  if (!value) return `is missing; ${GENERATE_HINT}`;
-  if (WELL_KNOWN_SECRETS.has(value.toLowerCase())) return `is a well-known value; ${GENERATE_HINT}`;
-  if (value.length < MIN_SECRET_LENGTH) {
-    return `is ${value.length} characters, needs at least ${MIN_SECRET_LENGTH}; ${GENERATE_HINT}`;
-  }
-  if (estimatedEntropyBits(value) < 128)
-    return `has too little randomness (repeated or patterned); ${GENERATE_HINT}`;
-  return undefined;
-}
+/** Keys from tutorials, templates and this project's own development default. */
+const WELL_KNOWN = `changeme change-me secret secret-key secretkey your-secret-key your_secret_key supersecret
+  development replace-with-the-output-of-npm-run-secret ${DEVELOPMENT_SECRET_KEY}`.split(/\s+/);
+const GENERATE = `generate one with: node -e "console.log(require('node:crypto').randomBytes(48).toString('base64url'))"`;
 
 /** Shannon entropy of the characters times the length: catches 'aaaa...' and 'abcabc...' keys. */
-export function estimatedEntropyBits(value: string): number {
+function estimatedEntropyBits(value: string): number {
   const counts = new Map<string, number>();
   for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
-  let bitsPerChar = 0;
-  for (const count of counts.values()) {
-    const p = count / value.length;
-    bitsPerChar -= p * Math.log2(p);
-  }
-  return bitsPerChar * value.length;
+  return [...counts.values()].reduce((bits, n) => bits - n * Math.log2(n / value.length), 0);
 }
 
-export function checkCorsOrigins(origins: string[]): string | undefined {
-  if (origins.includes('*')) return "must list origins explicitly; '*' lets any site call the API (SEC-1)";
-  const plain = origins.filter((origin) => origin.startsWith('http://'));
-  if (plain.length > 0) return `must use https:// origins, not ${plain.join(', ')}`;
-  return undefined;
+function secretKeyProblem(key: string): string | undefined {
+  if (!key) return `is missing; ${GENERATE}`;
+  if (WELL_KNOWN.includes(key.toLowerCase())) return `is a well-known value; ${GENERATE}`;
+  if (key.length < 32) return `is ${key.length} characters, needs at least 32; ${GENERATE}`;
+  if (estimatedEntropyBits(key) < 128) return `has too little randomness (a pattern); ${GENERATE}`;
+}
+
+/**
+ * What staging and production refuse although it parses, checked on the parsed configuration: settings unsafe
+ * to face real users with. `env` tells a default from a value that was set.
+ */
+export function insecureSettings(config: Config, env: NodeJS.ProcessEnv): Problem[] {
+  const plain = config.cors.origins.filter((origin) => origin.startsWith('http://'));
+  return Object.entries({
+    SECRET_KEY: secretKeyProblem(config.secretKey),
+    DEBUG: config.debug && 'must be off: it puts stack traces in responses',
+    CORS_ORIGINS: config.cors.origins.includes('*')
+      ? "must list origins explicitly; '*' lets any site call the API"
+      : plain.length > 0 && `must use https:// origins, not ${plain.join(', ')}`,
+    DATABASE_URL: !config.database.url && 'is missing; the embedded database is for development only',
+    TRUST_PROXY:
+      !env.TRUST_PROXY && "must be set: 1 behind one nginx, 'loopback', the proxy's IPs, or 'false'",
+  }).flatMap(([variable, message]) => (message ? [{ variable, message }] : []));
 }

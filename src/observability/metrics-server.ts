@@ -19,7 +19,7 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(
   source: MetricsSource,
-  { host, port }: { host: string; port: number },
+  { host, port, anyPortIfBusy = false }: { host: string; port: number; anyPortIfBusy?: boolean },
   logger: Logger,
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
@@ -36,17 +36,29 @@ export async function startMetricsServer(
     );
   });
   server.keepAliveTimeout = 65_000; // longer than Prometheus' scrape interval: one connection per target
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (onPort: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(onPort, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  // Two copies of the app on one laptop is normal in development: the second moves its metrics, saying where.
+  const moved = await listen(port).then(
+    () => false,
+    async (error: NodeJS.ErrnoException) => {
+      if (!anyPortIfBusy || error.code !== 'EADDRINUSE') throw error;
+      await listen(0);
+      return true;
+    },
+  );
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}/metrics`;
+  if (moved) logger.warn({ url, busyPort: port }, `METRICS_PORT ${port} is busy: metrics moved to ${url}`);
   return {
-    url: `http://${shownHost}:${address.port}/metrics`,
+    url,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
