@@ -2,9 +2,11 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import { createDatabase } from '../src/db/knex';
+import { isHealthPath } from '../src/health/paths';
 import { errorHandler } from '../src/http/error-handler';
 import { requestId } from '../src/http/request-id';
 import { createLogger } from '../src/observability/logger';
+import { scrubEvent } from '../src/observability/sentry';
 import { newPassword, testDatabaseUrl, uniqueEmail, useTestApp } from './support/harness';
 
 /** Every line the app logs, parsed: the logs are JSON, one object per line (OBS-1). */
@@ -104,6 +106,29 @@ test('when credentials sit deep, in arrays, in an error or in other capitals, th
   expect(shared.Password).toBe('p3');
 });
 
+test('when a key is a secret to Sentry (an API key, a session id, a refresh token), then the logger redacts it too (OBS-2)', () => {
+  const fields = {
+    apiKey: 'k1',
+    'X-Api-Key': 'k2',
+    sessionId: 's1',
+    refreshToken: 'r1',
+    clientSecret: 'c1',
+    kept: 'v',
+  };
+  logger.info({ fields }, 'probe keys');
+  const line = lines.at(-1)!;
+  expect(line.fields).toEqual({
+    apiKey: '[redacted]',
+    'X-Api-Key': '[redacted]',
+    sessionId: '[redacted]',
+    refreshToken: '[redacted]',
+    clientSecret: '[redacted]',
+    kept: 'v',
+  });
+  // One definition: what a Sentry event would carry of the same object is exactly what the log line says.
+  expect(scrubEvent({ extra: { fields } }).extra).toEqual({ fields: line.fields });
+});
+
 test('when a load balancer probes health, then the line is debug, so info-level logs stay quiet (OBS-3)', async () => {
   await request(app).get('/health/live').set('X-Request-Id', 'probe-at-info-1').expect(200);
   expect(lines.find((line) => line.requestId === 'probe-at-info-1')).toBeUndefined();
@@ -124,6 +149,18 @@ test('when a handler fails unexpectedly, then the error line carries the request
     level: 'error',
     err: { message: 'kaboom', stack: expect.stringContaining('logging.test.ts') },
   });
+});
+
+test('when a probe URL has a trailing slash or a query, then it is still a probe, for the log and the tracer alike (OBS-3)', async () => {
+  for (const [i, url] of ['/readyz/', '/health/live?from=lb', '/api/health'].entries()) {
+    await request(app).get(url).set('X-Request-Id', `probe-variant-${i}-1`);
+    expect(lines.find((line) => line.requestId === `probe-variant-${i}-1`)).toBeUndefined();
+    expect(isHealthPath(url)).toBe(true);
+  }
+  // A path beside the probes is ordinary traffic: logged at info and traced.
+  await request(app).get('/health/other').set('X-Request-Id', 'not-a-probe-1').expect(404);
+  expect(lines.find((line) => line.requestId === 'not-a-probe-1')).toMatchObject({ level: 'info' });
+  expect(isHealthPath('/health/other')).toBe(false);
 });
 
 describe('slow queries (DB-7)', () => {
