@@ -267,6 +267,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
           '{"title": "a", "title": "b"}',
           `{"title": ${deep(5_000)}}`,
           '\ufeff{"title": "bom"}',
+          `{"title": "${'x'.repeat(100_001)}"}`,
         ),
         fc.json({ maxDepth: 2 }),
       ),
