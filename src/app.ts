@@ -21,6 +21,7 @@ import { rememberMountPath } from './observability/http-metrics.js';
 import type { Logger } from './observability/logger.js';
 import type { AppMetrics } from './observability/metrics.js';
 import { sentryEnabled, sentryRequestScope } from './observability/sentry.js';
+import { apiDocsPage } from './openapi/docs-page.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 
 export const API_BASE = '/api/v1';
@@ -96,6 +97,9 @@ export function createApp(deps: AppDeps): Express {
     api.get('/openapi.json', (_req, res) => {
       res.json(document);
     });
+    if (config.features.apiDocs) {
+      api.use('/docs', apiDocsPage({ base: `${API_BASE}/docs`, documentUrl: `${API_BASE}/openapi.json` }));
+    }
   }
   mountRoutes(
     api,

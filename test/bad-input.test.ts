@@ -290,6 +290,18 @@ describe('SEC-10: an error a library raises for a client fault is its 4xx proble
   );
 });
 
+test.each([
+  ['/api/v1/notes', 'GET, HEAD, POST, OPTIONS'],
+  ['/api/v1/auth/login', 'POST, OPTIONS'],
+])(
+  'when OPTIONS %s is sent without CORS, then 204 with the Allow header it lists itself in',
+  async (path, allow) => {
+    const response = await request(app).options(path);
+    expect(response.status).toBe(204);
+    expect(response.headers.allow).toBe(allow);
+  },
+);
+
 describe('SEC-10, SEC-15: a sweep of headers on every operation, through the production listener', () => {
   let server: Awaited<ReturnType<typeof listen>>;
   let sweeper: Account;

@@ -77,7 +77,7 @@ function validate(spec: Route) {
 
 /**
  * Mounts every route, then answers other methods on a known path with 405 and an Allow header, so a client
- * learns it used the wrong verb rather than a wrong URL.
+ * learns it used the wrong verb rather than a wrong URL; OPTIONS gets the Allow header with 204.
  */
 export function mountRoutes(router: Router, routes: Route[], authenticate: RequestHandler): void {
   const methodsByPath = new Map<string, string[]>();
@@ -95,12 +95,14 @@ export function mountRoutes(router: Router, routes: Route[], authenticate: Reque
   }
   for (const [path, methods] of methodsByPath) {
     const allow = [...methods, 'OPTIONS'].join(', ');
-    router.all(path, (req, _res, next) =>
+    router.all(path, (req, res, next) => {
+      // OPTIONS is listed in Allow, so it is answered (CORS preflights from allowed origins end earlier).
+      if (req.method === 'OPTIONS') return void res.set('Allow', allow).status(204).end();
       next(
         new Problem('method-not-allowed', `${req.method} is not supported here; use ${allow}.`, {
           headers: { Allow: allow },
         }),
-      ),
-    );
+      );
+    });
   }
 }
