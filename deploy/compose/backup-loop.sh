@@ -1,9 +1,9 @@
 #!/bin/sh
 # The backup service: creates the stanza (once; later runs find it), checks that WAL archiving works, then
 # takes a backup at start and every BACKUP_INTERVAL_SECONDS (default a day): a full one every
-# BACKUP_FULL_EVERY backups (default 7), differential ones between. pgBackRest keeps 2 full backups and the WAL
-# they need (repo1-retention-full). A failed backup is logged and retried at the next interval; the container
-# keeps running so the next one can succeed.
+# BACKUP_FULL_EVERY backups (default 7: weekly), differential ones between. pgBackRest keeps the backups and
+# WAL for 30 days of recovery (repo1-retention-full-type=time). A failed backup is logged and tried again at the
+# next interval: the container keeps running.
 set -eu
 interval="${BACKUP_INTERVAL_SECONDS:-86400}"
 full_every="${BACKUP_FULL_EVERY:-7}"

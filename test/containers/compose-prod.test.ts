@@ -384,7 +384,12 @@ describe('docker-compose.prod.yml', () => {
           ? true
           : undefined,
       );
-      expect(await psql('select failed_count from pg_stat_archiver')).toBe('0');
+      // Attempts before the backup service created the stanza fail and are retried; none fails after.
+      expect(
+        await psql(
+          'select last_failed_time is null or last_failed_time < last_archived_time from pg_stat_archiver',
+        ),
+      ).toBe('t');
 
       // Everything in the repository is ciphertext: openssl's salted header, never a readable manifest.
       const files = (
