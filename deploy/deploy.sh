@@ -10,6 +10,8 @@ usage: sudo deploy.sh VERSION        VERSION: a git tag or commit of SHIPSHAPE_R
   SHIPSHAPE_ROOT            default /srv/shipshape (releases/, current, previous, deploys.log)
   SHIPSHAPE_SERVICE         systemd unit (default shipshape)
   SHIPSHAPE_ENV_FILE        the unit's environment file, read for migrations (default /etc/shipshape/shipshape.env)
+  SHIPSHAPE_MIGRATE_ENV_FILE  read over it for migrations only: the owner role's DATABASE_URL (default
+                            /etc/shipshape/migrate.env; without it migrations use the unit's)
   SHIPSHAPE_SMOKE_URL       where smoke.sh checks the app (default http://127.0.0.1:3000)
   SHIPSHAPE_KEEP_RELEASES   releases kept besides current and previous (default 5)
   SHIPSHAPE_ROLLBACK_MIGRATIONS=1   on a failed smoke, also undo this deploy's migrations (default 0)
@@ -88,7 +90,7 @@ load_env_file
 
 # Migrations before the switch (DB-1): the running release must cope with the new schema (expand, then contract).
 log "migrating the database with $version"
-(cd "$release" && node dist/cli/migrate.js latest) >&2
+(load_migrate_env && cd "$release" && node dist/cli/migrate.js latest) >&2
 
 old="$(resolve_link "$SHIPSHAPE_ROOT/current")"
 if [ -n "$old" ] && [ "$old" != "$(readlink -f "$release")" ]; then

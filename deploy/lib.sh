@@ -4,6 +4,7 @@
 SHIPSHAPE_ROOT="${SHIPSHAPE_ROOT:-/srv/shipshape}"
 SHIPSHAPE_SERVICE="${SHIPSHAPE_SERVICE:-shipshape}"
 SHIPSHAPE_ENV_FILE="${SHIPSHAPE_ENV_FILE:-/etc/shipshape/shipshape.env}"
+SHIPSHAPE_MIGRATE_ENV_FILE="${SHIPSHAPE_MIGRATE_ENV_FILE:-/etc/shipshape/migrate.env}"
 SHIPSHAPE_SMOKE_URL="${SHIPSHAPE_SMOKE_URL:-http://127.0.0.1:3000}"
 SHIPSHAPE_ROLLBACK_MIGRATIONS="${SHIPSHAPE_ROLLBACK_MIGRATIONS:-0}"
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +35,13 @@ load_env_file() {
     value="${value%\"}"; value="${value#\"}"
     export "$key=$value"
   done <"$SHIPSHAPE_ENV_FILE"
+}
+
+# The migrate command's own settings over the service's: the database owner's DATABASE_URL, since the service's
+# runtime role may not change the schema (docs/deploy-vps.md, "Database roles"). Call it in a subshell.
+load_migrate_env() {
+  [ -r "$SHIPSHAPE_MIGRATE_ENV_FILE" ] || return 0
+  SHIPSHAPE_ENV_FILE="$SHIPSHAPE_MIGRATE_ENV_FILE" load_env_file
 }
 
 # The release a symlink points at, or nothing when the link does not exist yet.

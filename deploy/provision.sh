@@ -114,21 +114,31 @@ TRUST_PROXY=1
 SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
 CORS_ORIGINS=https://$DOMAIN
 WEB_CONCURRENCY=2
-# DATABASE_URL=postgres://shipshape:PASSWORD@127.0.0.1:5432/shipshape
+# DATABASE_URL=postgres://shipshape_app:PASSWORD@127.0.0.1:5432/shipshape (the runtime role; docs/deploy-vps.md)
 CONF
 fi
 chown root:root "$env_file"
 chmod 0600 "$env_file"
 
 if [ "${INSTALL_POSTGRES:-0}" = 1 ]; then
-  step "PostgreSQL with a dedicated role that owns only its database (DB-2)"
+  step "PostgreSQL: the database, its owner role for migrations and the app's runtime role (DB-2)"
   apt-get install -y -qq postgresql
-  if ! runuser -u postgres -- psql -tAc "select 1 from pg_roles where rolname = 'shipshape'" | grep -q 1; then
-    password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "create role shipshape login password '$password'"
-    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "create database shipshape owner shipshape"
-    sed -i '/^# DATABASE_URL=/d' "$env_file"
-    echo "DATABASE_URL=postgres://shipshape:$password@127.0.0.1:5432/shipshape" >>"$env_file"
+  runuser -u postgres -- psql -tAc "select 1 from pg_database where datname = 'shipshape'" | grep -q 1 ||
+    runuser -u postgres -- createdb shipshape
+  # The migrate step connects as the owner (migrate.env, read by deploy.sh); the service as the runtime role,
+  # which cannot change the schema. New passwords only when migrate.env is new; the grants are re-applied.
+  migrate_env=/etc/shipshape/migrate.env
+  if [ ! -f "$migrate_env" ]; then
+    owner_password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    runtime_password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    SHIPSHAPE_OWNER_PASSWORD="$owner_password" SHIPSHAPE_RUNTIME_PASSWORD="$runtime_password" "$repo/deploy/create-db-roles.sh" shipshape
+    install -m 0600 /dev/null "$migrate_env.new"
+    echo "DATABASE_URL=postgres://shipshape:$owner_password@127.0.0.1:5432/shipshape" >"$migrate_env.new"
+    sed -i '/^#* *DATABASE_URL=/d' "$env_file"
+    echo "DATABASE_URL=postgres://shipshape_app:$runtime_password@127.0.0.1:5432/shipshape" >>"$env_file"
+    mv "$migrate_env.new" "$migrate_env"
+  else
+    "$repo/deploy/create-db-roles.sh" shipshape
   fi
 fi
 
@@ -184,7 +194,8 @@ fi
 step "done"
 cat >&2 <<DONE
 Next (docs/deploy-vps.md):
-  1. put DATABASE_URL (and anything else) in $env_file (root:root 0600)
+  1. put DATABASE_URL (the runtime role's) in $env_file and the owner role's in /etc/shipshape/migrate.env
+     (root:root 0600; deploy/create-db-roles.sh creates both roles)
   2. sudo SHIPSHAPE_REPO=https://github.com/YOU/shipshape.git $root_dir/bin/deploy.sh v1.0.0
   3. curl -sI https://$DOMAIN/health
 DONE

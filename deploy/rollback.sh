@@ -6,7 +6,7 @@ usage() {
   cat >&2 <<'USAGE'
 usage: sudo rollback.sh [VERSION]     default: the release `previous` points at
   SHIPSHAPE_ROLLBACK_MIGRATIONS=1   first undo the last migration batch, with the release that applied it
-  SHIPSHAPE_ROOT, SHIPSHAPE_SERVICE, SHIPSHAPE_ENV_FILE, SHIPSHAPE_SMOKE_URL: as for deploy.sh
+  SHIPSHAPE_ROOT, SHIPSHAPE_SERVICE, SHIPSHAPE_ENV_FILE, SHIPSHAPE_MIGRATE_ENV_FILE, SHIPSHAPE_SMOKE_URL: as for deploy.sh
 USAGE
 }
 
@@ -35,7 +35,7 @@ load_env_file
 # the switch. Off by default: expand-then-contract migrations leave the old release working on the new schema.
 if [ "$SHIPSHAPE_ROLLBACK_MIGRATIONS" = 1 ]; then
   log "undoing the last migration batch with $(basename "$current")"
-  (cd "$current" && node dist/cli/migrate.js rollback) >&2
+  (load_migrate_env && cd "$current" && node dist/cli/migrate.js rollback) >&2
 fi
 
 switch_link "$SHIPSHAPE_ROOT/previous" "$current"

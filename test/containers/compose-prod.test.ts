@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -16,22 +16,23 @@ import {
   stopComposeEnv,
   tempDir,
   waitFor,
-  writeSecret,
 } from './support';
 
 /**
  * docker-compose.prod.yml brought up for real by docker-compose against podman's Docker API (CTR-6, DB-1,
- * CFG-7): postgres -> migrate -> app -> nginx, then a smoke test through nginx over TLS.
+ * CFG-7): postgres -> migrate -> app -> nginx, then a smoke test through nginx over TLS; the backup service's
+ * encrypted pgBackRest repository, the restore-drill profile, and the database roles (DB-2, DB-9, DB-13, DB-15).
  */
 const PROJECT = 'shipshape';
 const IMAGE_REPO = 'localhost/shipshape';
 const IMAGE_TAG = 'ctrtest';
+const POSTGRES_IMAGE = 'localhost/shipshape-postgres-ctrtest';
 const work = tempDir('compose-prod');
 const dirs = {
   secrets: join(work, 'secrets'),
   certs: join(work, 'certs'),
   static: join(work, 'static'),
-  backups: join(work, 'backups'),
+  drills: join(work, 'restore-drills'),
   acme: join(work, 'acme'),
 };
 let env: NodeJS.ProcessEnv = process.env;
@@ -40,11 +41,27 @@ let httpsPort = 0;
 let httpPort = 0;
 let appHostPort = 0;
 let secondsToHealthy = 0;
+let backupBytes = 0;
+let drillSeconds = 0;
 
 const compose = (...args: string[]) =>
-  run('docker-compose', ['-p', PROJECT, '-f', 'docker-compose.prod.yml', '--profile', 'backup', ...args], {
-    env,
-  });
+  run('docker-compose', ['-p', PROJECT, '-f', 'docker-compose.prod.yml', ...args], { env });
+/** With the restore-drill profile: to run the drill, and for `down` to remove everything. */
+const composeAll = (...args: string[]) => compose('--profile', 'restore-drill', ...args);
+/** psql as the superuser over the postgres container's socket. */
+const psql = (sql: string) =>
+  sh('podman', [
+    'exec',
+    container('postgres'),
+    'psql',
+    '-XtAq',
+    '-U',
+    'postgres',
+    '-d',
+    'shipshape',
+    '-c',
+    sql,
+  ]).then((out) => out.trim());
 const container = (service: string) => `${PROJECT}_${service}_1`;
 const base = () => `https://localhost:${httpsPort}`;
 
@@ -90,18 +107,12 @@ beforeAll(async () => {
     '.',
   ]);
 
-  // The operator's preparation, as docs/deploy-docker.md tells it: a root-only secrets directory, each
-  // file readable by the one user that reads it (app 1000, postgres 999), a certificate, static files.
+  // The operator's preparation, as docs/deploy-docker.md tells it: generate-secrets.sh writes a root-only
+  // secrets directory, each file readable by the one user that reads it (app 1000, postgres 999).
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
-  chmodSync(dirs.secrets, 0o700);
-  const password = randomBytes(18).toString('base64url');
-  writeSecret(dirs.secrets, 'postgres_password', password);
-  writeSecret(dirs.secrets, 'database_url', `postgres://shipshape:${password}@postgres:5432/shipshape`);
-  writeSecret(dirs.secrets, 'secret_key', randomBytes(48).toString('base64url'));
-  chownSync(join(dirs.secrets, 'postgres_password'), 999, 999);
-  chownSync(join(dirs.secrets, 'database_url'), 1000, 1000);
-  chownSync(join(dirs.secrets, 'secret_key'), 1000, 1000);
-  chownSync(dirs.backups, 999, 999);
+  rmSync(dirs.secrets, { recursive: true, force: true });
+  await sh(join(REPO, 'deploy', 'compose', 'generate-secrets.sh'), [dirs.secrets]);
+  chownSync(dirs.drills, 999, 999);
   ca = readFileSync(await selfSignedCert(dirs.certs), 'utf8');
   mkdirSync(join(dirs.static, 'static'), { recursive: true });
   writeFileSync(join(dirs.static, 'static', 'app.3f2a.css'), 'body{margin:0}\n');
@@ -114,16 +125,17 @@ beforeAll(async () => {
     SECRETS_DIR: dirs.secrets,
     TLS_CERT_DIR: dirs.certs,
     STATIC_DIR: join(dirs.static, 'static'),
-    BACKUP_DIR: dirs.backups,
-    // Often enough that a dump is taken after the smoke test has written accounts.
-    BACKUP_INTERVAL_SECONDS: '5',
+    POSTGRES_IMAGE,
+    DRILL_LOG_DIR: dirs.drills,
+    // One backup at start; the drill replays the WAL archived after it.
+    BACKUP_INTERVAL_SECONDS: '3600',
     ACME_DIR: dirs.acme,
     HTTP_PORT: String(httpPort),
     HTTPS_PORT: String(httpsPort),
     HTTPS_PORT_SUFFIX: `:${httpsPort}`,
     APP_HOST_PORT: String(appHostPort),
   };
-  await compose('down', '-v', '--remove-orphans');
+  await composeAll('down', '-v', '--remove-orphans');
 
   const started = Date.now();
   const up = await compose('up', '-d');
@@ -136,13 +148,17 @@ beforeAll(async () => {
 }, 20 * MINUTE);
 
 afterAll(async () => {
-  const down = await compose('down', '-v', '--remove-orphans');
+  const down = await composeAll('down', '-v', '--remove-orphans');
   if (down.code !== 0) console.error(down.stderr);
   await stopComposeEnv();
   await run('podman', ['rmi', `${IMAGE_REPO}:${IMAGE_TAG}-next`]);
+  await run('podman', ['rmi', `${POSTGRES_IMAGE}:16`]);
   rmSync(work, { recursive: true, force: true });
   reportFigure(
     `[containers] docker-compose up -> healthy stack through nginx: ${secondsToHealthy.toFixed(1)} s`,
+  );
+  reportFigure(
+    `[containers] first full pgBackRest backup in the repository: ${(backupBytes / 1024 / 1024).toFixed(1)} MB; restore drill (run --rm restore-drill): ${drillSeconds.toFixed(1)} s`,
   );
 }, 5 * MINUTE);
 
@@ -241,6 +257,7 @@ describe('docker-compose.prod.yml', () => {
       const environment = await sh('podman', ['exec', name, 'env']);
       expect(environment).toContain('SECRET_KEY_FILE=/run/secrets/secret_key');
       expect(environment).not.toMatch(/^(SECRET_KEY|DATABASE_URL|POSTGRES_PASSWORD)=/m);
+      expect(environment).toContain('DATABASE_URL_FILE=/run/secrets/database_url');
     },
     2 * MINUTE,
   );
@@ -300,57 +317,137 @@ describe('docker-compose.prod.yml', () => {
   );
 
   test(
-    'when the backup profile runs, then its latest dump verifies and restores into a fresh database with the accounts in it',
+    'DB-15: when the stack runs, then migrate ran as the owner role and the app as the runtime role, which cannot drop or alter a table',
     async () => {
-      const users = async (database: string) =>
-        Number(
-          (
-            await sh('podman', [
-              'exec',
-              container('postgres'),
-              'psql',
-              '-U',
-              'shipshape',
-              '-d',
-              database,
-              '-tAc',
-              'select count(*) from users',
-            ])
-          ).trim(),
-        );
-      const live = await users('shipshape');
-      expect(live).toBeGreaterThan(0);
-      const since = Date.now();
-      const dump = await waitFor('a backup taken after the smoke test', 2 * MINUTE, async () => {
-        const listing = await sh('podman', ['exec', container('backup'), 'ls', '-t', '/backups']);
-        const latest = listing.split('\n').find((f) => /^shipshape-.*\.dump$/.test(f));
-        if (!latest) return undefined;
-        const stamp = /(\d{8}T\d{6})Z/.exec(latest)![1]!;
-        const taken = Date.parse(
-          `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`,
-        );
-        return taken >= since - 1000 ? latest : undefined;
-      });
-      await sh('podman', [
-        'exec',
-        '-w',
-        '/backups',
-        container('backup'),
-        'sha256sum',
-        '-c',
-        `${dump}.sha256`,
-      ]);
-
-      // The restore drill of docs/deploy-docker.md: into a scratch database, then compare.
-      await sh('podman', ['exec', container('postgres'), 'createdb', '-U', 'shipshape', 'restore_check']);
-      await sh('bash', [
-        '-c',
-        `podman exec -i ${container('postgres')} pg_restore -U shipshape -d restore_check --no-owner < "$0"`,
-        join(dirs.backups, dump),
-      ]);
-      expect(await users('restore_check')).toBeGreaterThanOrEqual(live);
+      expect(
+        await psql("select string_agg(distinct tableowner, ',') from pg_tables where schemaname = 'public'"),
+      ).toBe('shipshape');
+      expect(
+        await psql(
+          "select string_agg(distinct usename, ',') from pg_stat_activity where application_name = 'shipshape'",
+        ),
+      ).toBe('shipshape_app');
+      const password = readFileSync(join(dirs.secrets, 'db_runtime_password'), 'utf8').trim();
+      for (const sql of [
+        'drop table notes',
+        'alter table users add column is_admin boolean',
+        'create table stolen (x int)',
+      ]) {
+        const attempt = await run('podman', [
+          'exec',
+          '-e',
+          `PGPASSWORD=${password}`,
+          container('postgres'),
+          'psql',
+          '-Xq',
+          '-h',
+          '127.0.0.1',
+          '-U',
+          'shipshape_app',
+          '-d',
+          'shipshape',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          sql,
+        ]);
+        expect(attempt.stderr).toMatch(/must be owner|permission denied/);
+        expect(attempt.code).not.toBe(0);
+      }
+      expect(
+        await psql("select count(*) from pg_tables where schemaname = 'public' and tablename = 'notes'"),
+      ).toBe('1');
     },
-    3 * MINUTE,
+    2 * MINUTE,
+  );
+
+  test(
+    'DB-9, DB-10: when the stack runs, then WAL is archived and a full backup is in the repository, encrypted with a pass found in no image, config or environment',
+    async () => {
+      const pgbackrest = (...args: string[]) =>
+        sh('podman', ['exec', container('backup'), 'shipshape-pgbackrest', '--stanza=shipshape', ...args]);
+      const info = await waitFor('a full backup in the repository', 3 * MINUTE, async () => {
+        const parsed = JSON.parse(await pgbackrest('info', '--output=json')) as {
+          status: { code: number };
+          cipher: string;
+          backup: { type: string; info: { repository: { size: number } } }[];
+        }[];
+        return parsed[0]?.backup.some((b) => b.type === 'full') ? parsed[0] : undefined;
+      });
+      expect(info.cipher).toBe('aes-256-cbc');
+      expect(info.status.code).toBe(0);
+      backupBytes = info.backup.find((b) => b.type === 'full')!.info.repository.size;
+
+      const archived = await psql('select pg_walfile_name(pg_switch_wal())');
+      await waitFor('the switched WAL segment to be archived', MINUTE, async () =>
+        (await psql("select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= archived
+          ? true
+          : undefined,
+      );
+      // Attempts before the backup service created the stanza fail and are retried; none fails after.
+      expect(
+        await psql(
+          'select last_failed_time is null or last_failed_time < last_archived_time from pg_stat_archiver',
+        ),
+      ).toBe('t');
+
+      // Everything in the repository is ciphertext: openssl's salted header, never a readable manifest.
+      const files = (
+        await sh('podman', [
+          'exec',
+          container('backup'),
+          'find',
+          '/var/lib/pgbackrest',
+          '-type',
+          'f',
+          '-name',
+          '*.info',
+        ])
+      )
+        .trim()
+        .split('\n');
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        expect(await sh('podman', ['exec', container('backup'), 'head', '-c', '8', file])).toBe('Salted__');
+      }
+      const pass = readFileSync(join(dirs.secrets, 'pgbackrest_cipher_pass'), 'utf8').trim();
+      for (const name of ['postgres', 'backup']) {
+        expect(JSON.stringify(await inspect(container(name)))).not.toContain(pass);
+        expect(
+          await sh('podman', ['exec', container(name), 'cat', '/etc/pgbackrest/pgbackrest.conf']),
+        ).not.toContain(pass);
+      }
+      expect(await sh('podman', ['history', '--no-trunc', `${POSTGRES_IMAGE}:16`])).not.toContain(pass);
+    },
+    5 * MINUTE,
+  );
+
+  test(
+    'DB-13: when the restore-drill profile runs, then it restores the backup and the WAL after it into a scratch cluster and records the same row counts and checksums as the live database',
+    async () => {
+      const fingerprintSql = readFileSync(join(REPO, 'deploy', 'compose', 'fingerprint.sql'), 'utf8');
+      const live = JSON.parse(await psql(fingerprintSql)) as Record<string, { rows: number; md5: string }>;
+      expect(live.users!.rows).toBeGreaterThan(0);
+      expect(live.notes!.rows).toBeGreaterThan(0);
+      // Everything written so far is in a completed, archived segment (the app is idle).
+      const segment = await psql('select pg_walfile_name(pg_switch_wal())');
+      await waitFor('the segment to be archived', MINUTE, async () =>
+        (await psql("select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= segment
+          ? true
+          : undefined,
+      );
+
+      const started = Date.now();
+      const drill = await composeAll('run', '--rm', 'restore-drill');
+      drillSeconds = (Date.now() - started) / 1000;
+      if (drill.code !== 0) throw new Error(`restore drill failed:\n${drill.stdout}\n${drill.stderr}`);
+      const lines = readFileSync(join(dirs.drills, 'drills.jsonl'), 'utf8').trim().split('\n');
+      const record = JSON.parse(lines.at(-1)!) as { drill: string; backup_set: string; detail: unknown };
+      expect(record.drill).toBe('passed');
+      expect(record.backup_set).toMatch(/^\d{8}-\d{6}F/);
+      expect(record.detail).toEqual(live);
+    },
+    10 * MINUTE,
   );
 
   test(
@@ -396,7 +493,7 @@ describe('docker-compose.prod.yml', () => {
   test(
     'when it is taken down with -v, then no container, network or volume of the stack remains',
     async () => {
-      const down = await compose('down', '-v', '--remove-orphans');
+      const down = await composeAll('down', '-v', '--remove-orphans');
       expect(down.code).toBe(0);
       const containers = await sh('podman', [
         'ps',
@@ -407,7 +504,7 @@ describe('docker-compose.prod.yml', () => {
       ]);
       expect(containers.trim()).toBe('');
       const volumes = await sh('podman', ['volume', 'ls', '--format', '{{.Name}}']);
-      expect(volumes.split('\n')).not.toContain(`${PROJECT}_pgdata`);
+      expect(volumes.split('\n').filter((v) => v.startsWith(`${PROJECT}_`))).toEqual([]);
       const networks = await sh('podman', ['network', 'ls', '--format', '{{.Name}}']);
       expect(networks.split('\n').filter((n) => n.startsWith(`${PROJECT}_`))).toEqual([]);
     },

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
+import { shippedMigrations } from '../../src/db/migrations';
 import { send } from './support/http';
 import { connect, freshDatabase } from './support/postgres';
 import { eventually, freePort, REPO, type RunResult, randomSecret, run, runOk } from './support/processes';
@@ -198,7 +199,9 @@ describe('deploy drill', () => {
     expect(await runningVersion()).toBe('1.0.0');
     expect(readFileSync(join(root, 'releases', 'v1', '.release'), 'utf8')).toMatch(/^version=v1$/m);
     expect(existsSync(join(root, 'releases', 'v1', 'node_modules', 'typescript'))).toBe(false);
-    expect(await db('knex_migrations').count({ n: '*' })).toEqual([{ n: '3' }]);
+    expect(await db('knex_migrations').count({ n: '*' })).toEqual([
+      { n: String(shippedMigrations().length) },
+    ]);
   });
 
   test('when v2 with a migration is deployed under traffic, then no request fails and the same process serves v2', async () => {
