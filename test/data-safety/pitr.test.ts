@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from '../support/net';
 import {
   type BackedUpCluster,
   backedUpCluster,
   checksumQuery,
   dropRestored,
   restoredPsql,
-} from './support/pgbackrest';
-import { run } from './support/processes';
+} from '../infra/support/pgbackrest';
+import { run } from '../infra/support/processes';
+import { sleep } from '../support/net';
 
 /**
  * Point-in-time recovery drill on PostgreSQL 15 with pgBackRest and the shipped templates: a full backup by

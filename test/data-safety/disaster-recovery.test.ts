@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { send } from './support/http';
+import { send } from '../infra/support/http';
 import {
   asPostgres,
   type BackedUpCluster,
@@ -23,8 +23,8 @@ import {
   chownPostgres,
   PG_BIN,
   postgresDir,
-} from './support/pgbackrest';
-import { eventually, freePort, REPO, randomSecret, run, runOk, stopChild } from './support/processes';
+} from '../infra/support/pgbackrest';
+import { eventually, freePort, REPO, randomSecret, run, runOk, stopChild } from '../infra/support/processes';
 
 /**
  * Losing the host, drilled: a database host (a temporary root with a PostgreSQL 15 cluster, pgBackRest, the env
