@@ -17,7 +17,7 @@ Prints "database.schema.table rows md5" per table on stdout; how to connect and 
 USAGE
 }
 
-case "${1:-}" in -h | --help | "") usage; [ -n "${1:-}" ]; exit $? ;; esac
+case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage; exit 64 ;; esac
 target="$1"
 shift
 name="restore-$(date -u +%Y%m%dT%H%M%S)"
