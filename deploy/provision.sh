@@ -153,6 +153,8 @@ systemctl daemon-reload
 systemctl enable shipshape.service
 systemctl enable --now shipshape-backup.timer
 
+[ "${INSTALL_POSTGRES:-0}" != 1 ] || "$repo/deploy/setup-pgbackrest.sh" # PITR, encrypted and off-host backups
+
 step "nginx: the default site off (PXY-6), the shipshape snippets in"
 rm -f /etc/nginx/sites-enabled/default
 install -d -m 0755 /etc/nginx/snippets

@@ -12,4 +12,6 @@ apt_install prometheus
 
 promtool check rules alerts.yml
 promtool test rules alerts.test.yml
+promtool check rules backup-alerts.yml
+promtool test rules backup-alerts.test.yml
 promtool check config prometheus.yml

@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# Shared by the pgBackRest scripts (backup-pitr.sh, backup-offhost.sh, restore-to.sh, restore-drill.sh): sourced,
+# not run. They run as the postgres user; settings come from the environment (see each script's usage).
+
+PGBACKREST_CONFIG_PATH="${PGBACKREST_CONFIG_PATH:-/etc/pgbackrest}"
+export PGBACKREST_CONFIG_PATH
+METRICS_TEXTFILE_DIR="${METRICS_TEXTFILE_DIR:-/var/lib/prometheus/node-exporter}"
+STANZA=shipshape
+
+say() { printf '%s %s\n' "$(date -u +%H:%M:%SZ)" "$*" >&2; }
+fail() { say "error: $*"; exit 1; }
+
+# One option of the stanza or [global] section of pgbackrest.conf (the file is the single source of the paths).
+pgbr_option() {
+  local value
+  value="$(sed -n "s/^$1=//p" "$PGBACKREST_CONFIG_PATH/pgbackrest.conf" | tail -n 1)"
+  printf '%s\n' "${value:-$2}"
+}
+
+pgbr() { pgbackrest --stanza="$STANZA" "$@"; }
+
+# psql on the local cluster as the postgres user (peer authentication over its socket).
+local_psql() {
+  psql --no-psqlrc --quiet --tuples-only --no-align --set=ON_ERROR_STOP=1 \
+    --host="$(pgbr_option pg1-socket-path /var/run/postgresql)" --port="$(pgbr_option pg1-port 5432)" "$@"
+}
+
+# Replaces NAME.prom in the textfile collector's directory in one rename, so node-exporter never reads half a
+# file. Reads the metric lines from stdin. A missing directory (no node-exporter here) is not an error.
+write_metrics() {
+  local name="$1" dir="$METRICS_TEXTFILE_DIR"
+  if [ ! -d "$dir" ] || [ ! -w "$dir" ]; then
+    say "no writable $dir: metrics for $name not written"
+    cat >/dev/null
+    return 0
+  fi
+  cat >"$dir/.$name.prom.tmp"
+  chmod 0644 "$dir/.$name.prom.tmp"
+  mv -f "$dir/.$name.prom.tmp" "$dir/$name.prom"
+}
+
+# The previous value of a metric we wrote (to keep the last success time across a failed run), or $2.
+previous_metric() {
+  local file="$METRICS_TEXTFILE_DIR/$1.prom" value=""
+  [ -r "$file" ] && value="$(awk -v m="$2" '$1 == m { print $2 }' "$file" | tail -n 1)"
+  printf '%s\n' "${value:-0}"
+}
+
+# Prometheus lines for what the repository holds, from `pgbackrest info` (the repository is the truth: a backup
+# that is listed there completed): newest backup of each type, its sizes, and the repository's size on disk.
+repository_metrics() {
+  local info
+  info="$(pgbr info --output=json)"
+  printf '# HELP shipshape_backup_last_success_timestamp_seconds End time of the newest complete backup of each type.\n'
+  printf '# TYPE shipshape_backup_last_success_timestamp_seconds gauge\n'
+  jq -r '.[0].backup // [] | map(select(.error != true)) | group_by(.type)[] | max_by(.timestamp.stop)
+    | "shipshape_backup_last_success_timestamp_seconds{type=\"\(.type)\"} \(.timestamp.stop)"' <<<"$info"
+  printf '# HELP shipshape_backup_size_bytes Size of the database in the newest backup of each type (before compression).\n'
+  printf '# TYPE shipshape_backup_size_bytes gauge\n'
+  jq -r '.[0].backup // [] | map(select(.error != true)) | group_by(.type)[] | max_by(.timestamp.stop)
+    | "shipshape_backup_size_bytes{type=\"\(.type)\"} \(.info.size)"' <<<"$info"
+  printf '# HELP shipshape_backup_stored_bytes What the newest backup of each type added to the repository.\n'
+  printf '# TYPE shipshape_backup_stored_bytes gauge\n'
+  jq -r '.[0].backup // [] | map(select(.error != true)) | group_by(.type)[] | max_by(.timestamp.stop)
+    | "shipshape_backup_stored_bytes{type=\"\(.type)\"} \(.info.repository.delta)"' <<<"$info"
+  printf '# HELP shipshape_backup_repository_bytes Bytes the repository takes on disk (backups and WAL, compressed and encrypted).\n'
+  printf '# TYPE shipshape_backup_repository_bytes gauge\n'
+  printf 'shipshape_backup_repository_bytes %s\n' "$(du -sb "$(pgbr_option repo1-path /var/lib/pgbackrest)" | cut -f1)"
+}
+
+# The repository key from a file: pgBackRest's conf.d file (its repo1-cipher-pass line) or a file holding only
+# the key, as the operator keeps it. An empty key is refused: openssl would encrypt with it.
+cipher_key() {
+  local key
+  key="$(sed -n 's/^repo1-cipher-pass=//p' "$1")"
+  [ -n "$key" ] || key="$(head -n 1 "$1")"
+  [ -n "$key" ] || fail "no key in $1"
+  printf '%s\n' "$key"
+}
+
+# Fails with a message an operator can act on when the repository cannot be read: no key, the wrong key (the
+# encrypted info files then read as garbage), or no stanza.
+check_repository() {
+  local out
+  out="$(pgbr info --output=json 2>&1)" ||
+    fail "pgBackRest cannot open the repository (is the key file conf.d/shipshape-cipher.conf missing?): $out"
+  jq -e '.[0].status.code == 0' >/dev/null 2>&1 <<<"$out" ||
+    fail "the repository cannot be read with this key (wrong repo1-cipher-pass?) or is damaged: $(jq -r '.[0].repo[0].status.message // .[0].status.message' <<<"$out" 2>/dev/null | head -n 1)"
+}
