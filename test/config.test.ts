@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../src/config';
-import { runScript } from './support/run-command';
+import { runScript } from './support/processes';
 
 const strongKey = () => randomBytes(48).toString('base64url');
 const production = (env: Record<string, string | undefined> = {}) => ({
@@ -56,7 +56,7 @@ describe('configuration classes (CFG-5)', () => {
   });
 });
 
-describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6)', () => {
+describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6, SEC-1)', () => {
   test.each(['production', 'staging'])(
     'when %s gets nothing, then one error names every missing variable',
     (appEnv) => {
@@ -182,7 +182,7 @@ describe('.env files (CFG-4)', () => {
   });
 });
 
-describe('start-up with a bad configuration', () => {
+describe('start-up with a bad configuration (CFG-6)', () => {
   test('when production starts with insecure settings, then it exits 78 naming each variable before opening a port', async () => {
     const result = await runScript('src/main.ts', [], {
       APP_ENV: 'production',

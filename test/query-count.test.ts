@@ -14,7 +14,7 @@ async function countQueries(call: () => Promise<unknown>): Promise<number> {
   return queries;
 }
 
-test('when each endpoint is called, then it runs a fixed, small number of queries', async () => {
+test('DB-7: when each endpoint is called, then it runs a fixed, small number of queries', async () => {
   const account = await signUp(app);
   const auth = bearer(account);
   for (let i = 0; i < 25; i++)

@@ -61,7 +61,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('when npm run dev starts on a fresh machine, then the API works on the embedded database and keeps its data across a restart', async () => {
+test('OPS-10: when npm run dev starts on a fresh machine, then the API works on the embedded database and keeps its data across a restart', async () => {
   server = startDevServer();
   await whenReady();
 

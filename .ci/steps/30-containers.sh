@@ -5,15 +5,16 @@
 set -euo pipefail
 root="$(git rev-parse --show-toplevel)"
 cd "$root"
-# shellcheck source=.ci/lib.sh
-source .ci/lib.sh
-apt_install openssl curl
-
 # The machine's container tools sit beside the project (../shared/containers); a clone elsewhere finds them at
-# their home, or SHIPSHAPE_CONTAINER_TOOLS names them.
+# their home. SHIPSHAPE_CONTAINER_TOOLS, when set, is the only place looked at.
 tools=""
-for candidate in "${SHIPSHAPE_CONTAINER_TOOLS:-}" "$root/../shared/containers" /work/shared/containers; do
-  if [ -n "$candidate" ] && [ -x "$candidate/prepare.sh" ]; then
+if [ -n "${SHIPSHAPE_CONTAINER_TOOLS:-}" ]; then
+  candidates=("$SHIPSHAPE_CONTAINER_TOOLS")
+else
+  candidates=("$root/../shared/containers" /work/shared/containers)
+fi
+for candidate in "${candidates[@]}"; do
+  if [ -x "$candidate/prepare.sh" ]; then
     tools="$(cd "$candidate" && pwd)"
     break
   fi
@@ -28,6 +29,10 @@ if [ -z "$tools" ]; then
   exit 0
 fi
 export SHIPSHAPE_CONTAINER_TOOLS="$tools"
+
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
+apt_install openssl curl
 
 "$tools/prepare.sh"
 # The tests stop podman's API and the health-check ticker themselves; this covers a run that dies early.

@@ -89,7 +89,7 @@ afterAll(async () => {
 }, 2 * MINUTE);
 
 describe('the runtime image', () => {
-  test('when it is inspected, then it carries version and revision labels, a node HEALTHCHECK and an init', async () => {
+  test('CTR-4, CTR-5: when it is inspected, then it carries version and revision labels, a node HEALTHCHECK and an init', async () => {
     const [image] = JSON.parse(await sh('podman', ['image', 'inspect', IMAGE])) as {
       Config: {
         Labels: Record<string, string>;
@@ -112,7 +112,7 @@ describe('the runtime image', () => {
     expect(Env.filter((e) => /SECRET|PASSWORD|DATABASE_URL|TOKEN|DSN/i.test(e))).toEqual([]);
   });
 
-  test('when its files are listed, then no secret, test, .env, dev dependency or build tool is inside', async () => {
+  test('CFG-3, CTR-1, CTR-3, DB-8: when its files are listed, then no secret, test, .env, dev dependency or build tool is inside', async () => {
     const files = (
       await sh('bash', [
         '-c',
@@ -175,7 +175,7 @@ describe('the runtime image', () => {
     expect(size).toBeGreaterThan(0);
   });
 
-  test('when it starts without configuration, then it exits 78 naming every missing setting', async () => {
+  test('CFG-6: when it starts without configuration, then it exits 78 naming every missing setting', async () => {
     const result = await run('podman', ['run', '--rm', IMAGE]);
     expect(result.code).toBe(78);
     for (const variable of ['SECRET_KEY', 'DATABASE_URL', 'TRUST_PROXY']) {
@@ -183,7 +183,7 @@ describe('the runtime image', () => {
     }
   });
 
-  test('when the app container runs, then node runs as a non-root user under tini', async () => {
+  test('CTR-2, SEC-14: when the app container runs, then node runs as a non-root user under tini', async () => {
     expect((await sh('podman', ['exec', APP, 'id', '-u'])).trim()).toBe('1000');
     const pid1 = await sh('podman', ['exec', APP, 'cat', '/proc/1/cmdline']);
     expect(pid1.split('\0')[0]).toBe('/usr/bin/tini');
@@ -193,7 +193,7 @@ describe('the runtime image', () => {
     expect(nodeLine).not.toMatch(/^root\b/);
   });
 
-  test('when its HEALTHCHECK runs, then it passes against the real database', async () => {
+  test('CTR-4: when its HEALTHCHECK runs, then it passes against the real database', async () => {
     await waitFor('the HEALTHCHECK to pass', 2 * MINUTE, async () => {
       const check = await run('podman', ['healthcheck', 'run', APP]);
       return check.code === 0 ? true : undefined;

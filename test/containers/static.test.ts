@@ -17,7 +17,7 @@ describe('static checks', () => {
     expect(dev.code).toBe(0);
   });
 
-  test('when APP_VERSION is unset, then the production file refuses to resolve an image tag (never only latest)', async () => {
+  test('CTR-5: when APP_VERSION is unset, then the production file refuses to resolve an image tag (never only latest)', async () => {
     const result = await config('docker-compose.prod.yml', { APP_VERSION: '' });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('set APP_VERSION');

@@ -50,7 +50,7 @@ async function waitingQueries(): Promise<number> {
   return rows[0].n as number;
 }
 
-describe('graceful shutdown (SRV-4)', () => {
+describe('SRV-4: graceful shutdown', () => {
   test('when SIGTERM arrives during slow requests, then they all finish with 200, new connections are refused and the exit code is 0', async () => {
     app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '20000' });
     await waitForWorkers(app, 2);

@@ -59,8 +59,8 @@ afterAll(async () => {
   pg.destroy();
 });
 
-describe('metrics (OBS-5)', () => {
-  test('when two workers serve, then one scrape of the metrics listener returns the sum of both', () => {
+describe('OBS-5: metrics', () => {
+  test('SRV-2: when two workers serve, then one scrape of the metrics listener returns the sum of both', () => {
     reportFigure(
       `metrics scrape with 2 workers: ${Buffer.byteLength(scrape)} bytes, ${scrape.split('\n').length} lines`,
     );
@@ -102,7 +102,7 @@ describe('metrics (OBS-5)', () => {
   });
 
   // OBS-9: a dashboard that queries a renamed metric shows empty panels without any error.
-  test('when the Grafana dashboard is loaded, then every metric its queries name is in the live scrape', () => {
+  test('OBS-9: when the Grafana dashboard is loaded, then every metric its queries name is in the live scrape', () => {
     const dashboard = JSON.parse(
       readFileSync(join(ROOT, 'monitoring/grafana/shipshape-dashboard.json'), 'utf8'),
     ) as { panels: { targets: { expr: string }[] }[]; templating: { list: { query: string }[] } };
@@ -131,7 +131,7 @@ describe('metrics (OBS-5)', () => {
   });
 });
 
-describe('alert rules (OBS-6)', () => {
+describe('OBS-6: alert rules', () => {
   test('when promtool checks and unit-tests the alert rules, then both pass', () => {
     if (spawnSync('promtool', ['--version']).error) return;
     const dir = join(ROOT, 'monitoring/prometheus');

@@ -17,7 +17,7 @@ afterAll(async () => {
   pg.destroy();
 });
 
-describe('PostgreSQL outage (HLT-2, HLT-3, HLT-4)', () => {
+describe('HLT-2, HLT-3, HLT-4: PostgreSQL outage', () => {
   test('when PostgreSQL stops under load, then probes and API answer 503 in time, liveness stays 200, no process exits, and it recovers by itself', async () => {
     app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', REQUEST_TIMEOUT_MS: '4000' });
     await waitForWorkers(app, 2);

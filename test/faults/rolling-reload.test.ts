@@ -18,7 +18,7 @@ afterAll(async () => {
   pg.destroy();
 });
 
-describe('rolling reload (SRV-4)', () => {
+describe('SRV-4, OPS-4: rolling reload', () => {
   test('when SIGHUP arrives under load, then every worker is replaced one at a time and no request fails', async () => {
     app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
     await waitForWorkers(app, 2);

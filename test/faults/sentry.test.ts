@@ -45,8 +45,8 @@ async function withBrokenNotesTable<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('error tracking (OBS-4)', () => {
-  test('when a request hits an unexpected error, then Sentry receives it with environment, release and request id, and without credentials', async () => {
+describe('OBS-4: error tracking', () => {
+  test('OBS-2: when a request hits an unexpected error, then Sentry receives it with environment, release and request id, and without credentials', async () => {
     const token = await signUp(app.url);
     const reply = await withBrokenNotesTable(() =>
       send(`${app.url}/api/v1/notes`, {

@@ -57,7 +57,7 @@ function trickle(first: string, drip: string): Promise<{ received: string; ms: n
   });
 }
 
-describe('timeouts against slow clients (SRV-3)', () => {
+describe('SRV-3: timeouts against slow clients', () => {
   test('when a client trickles headers forever (slowloris), then headersTimeout cuts it off with 408', async () => {
     const { received, ms } = await trickle('GET /health HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: yes\r\n');
     reportFigure(`slowloris header trickle cut after ${ms} ms (HEADERS_TIMEOUT_MS=1000)`);

@@ -40,7 +40,7 @@ afterAll(async () => {
   pg.destroy();
 });
 
-describe('distributed tracing (OBS-8)', () => {
+describe('OBS-8: distributed tracing', () => {
   test('when a request is served, then its HTTP server span and its database spans reach the OTLP receiver in one trace, and its log line carries that trace id', async () => {
     const token = await signUp(app.url);
     const reply = await send(`${app.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });

@@ -18,7 +18,7 @@ afterAll(() => pg.destroy());
 
 const CONCURRENCY = 8;
 
-describe('worker supervision (SRV-1, SRV-2)', () => {
+describe('SRV-1, SRV-2: worker supervision', () => {
   test('when a worker is killed with SIGKILL under load, then it is replaced and only requests it held fail', async () => {
     app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
     await waitForWorkers(app, 2);

@@ -74,7 +74,7 @@ afterAll(async () => {
   await admin.destroy();
 });
 
-describe('backup and restore', () => {
+describe('DB-4: backup and restore', () => {
   test('when backup.sh runs, then it writes a custom-format dump with a matching checksum', () => {
     const result = backup();
     expect(result.status).toBe(0);

@@ -190,7 +190,7 @@ afterAll(async () => {
 });
 
 describe('deploy drill', () => {
-  test('when v1 is deployed on an empty root, then it is built, migrated, started and passes its smoke test', async () => {
+  test('DB-1, OPS-1: when v1 is deployed on an empty root, then it is built, migrated, started and passes its smoke test', async () => {
     const result = await script('deploy.sh', ['v1']);
     expect(result.stderr).toContain('smoke: passed');
     expect(result.status).toBe(0);
@@ -201,7 +201,7 @@ describe('deploy drill', () => {
     expect(await db('knex_migrations').count({ n: '*' })).toEqual([{ n: '3' }]);
   });
 
-  test('when v2 with a migration is deployed under traffic, then no request fails and the same process serves v2', async () => {
+  test('OPS-4: when v2 with a migration is deployed under traffic, then no request fails and the same process serves v2', async () => {
     const pid = primaryPid();
     // A client asking all through the deploy, one connection per request (curl), as separate process: deploy.sh
     // blocks this one. Any status other than 200, or 000 for a refused or cut connection, is a dropped request.
@@ -233,7 +233,7 @@ describe('deploy drill', () => {
     expect(primaryPid()).toBe(pid);
   });
 
-  test('when rollback.sh is asked to undo migrations, then v1 serves again on the v1 schema', async () => {
+  test('OPS-2: when rollback.sh is asked to undo migrations, then v1 serves again on the v1 schema', async () => {
     const result = await script('rollback.sh', [], { SHIPSHAPE_ROLLBACK_MIGRATIONS: '1' });
     expect(result.stderr).toContain('smoke: passed');
     expect(result.status).toBe(0);
@@ -242,7 +242,7 @@ describe('deploy drill', () => {
     expect(await drillTableExists()).toBe(false);
   });
 
-  test('when v3 fails its smoke test, then deploy.sh rolls back to v1 by itself and exits non-zero', async () => {
+  test('OPS-2, OPS-5: when v3 fails its smoke test, then deploy.sh rolls back to v1 by itself and exits non-zero', async () => {
     const result = await script('deploy.sh', ['v3'], { SMOKE_TIMEOUT: '10' });
     expect(result.stderr).toContain('smoke: FAILED');
     expect(result.stderr).toContain('rolled back to v1');
@@ -252,7 +252,7 @@ describe('deploy drill', () => {
     expect((await send(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
   });
 
-  test('when v2 is deployed again keeping no extra release, then it reuses its build and prunes v3', async () => {
+  test('OPS-1: when v2 is deployed again keeping no extra release, then it reuses its build and prunes v3', async () => {
     const result = await script('deploy.sh', ['v2'], { SHIPSHAPE_KEEP_RELEASES: '0' });
     expect(result.stderr).toContain('already built');
     expect(result.status).toBe(0);

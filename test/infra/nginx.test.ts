@@ -88,8 +88,8 @@ function expectSecurityHeaders(res: RawResponse): void {
   expect(res.headers.server).toBe('nginx');
 }
 
-describe('nginx configuration', () => {
-  test('when nginx -t checks the rendered site with Debian-like defaults, then it passes with no error', () => {
+describe('PXY-1: nginx configuration', () => {
+  test('PXY-7: when nginx -t checks the rendered site with Debian-like defaults, then it passes with no error', () => {
     const result = nginx.test();
     expect(result.output).toContain('syntax is ok');
     expect(result.output).toContain('test is successful');
@@ -97,7 +97,7 @@ describe('nginx configuration', () => {
     expect(result.status).toBe(0);
   });
 
-  test('when rendered with the defaults, then the upstream is exactly the bind of the app defaults', () => {
+  test('SRV-5: when rendered with the defaults, then the upstream is exactly the bind of the app defaults', () => {
     const site = runOk(join(REPO, 'deploy', 'render-nginx-site.sh'), [], {
       env: { ...process.env, SHIPSHAPE_SERVER_NAME: 'api.example.com' },
     }).stdout;
@@ -126,14 +126,14 @@ describe('nginx configuration', () => {
   });
 });
 
-describe('redirects and names', () => {
-  test('when a client asks over plain HTTP, then 301 sends it to the same path over HTTPS', async () => {
+describe('PXY-6: redirects and names', () => {
+  test('SEC-3: when a client asks over plain HTTP, then 301 sends it to the same path over HTTPS', async () => {
     const res = await send(http('/api/v1/notes?limit=5'));
     expect(res.status).toBe(301);
     expect(res.headers.location).toBe(`https://localhost:${nginx.httpsPort}/api/v1/notes?limit=5`);
   });
 
-  test('when certbot asks for an ACME challenge over HTTP, then nginx serves the file without a redirect', async () => {
+  test('PXY-3: when certbot asks for an ACME challenge over HTTP, then nginx serves the file without a redirect', async () => {
     writeFileSync(join(nginx.dir, 'acme', '.well-known', 'acme-challenge', 'token-1'), 'token-1.key');
     const res = await send(http('/.well-known/acme-challenge/token-1'));
     expect(res.status).toBe(200);
@@ -168,7 +168,7 @@ describe('redirects and names', () => {
   });
 });
 
-describe('headers on every kind of response', () => {
+describe('SEC-4, SEC-8: headers on every kind of response', () => {
   test('when the app answers an API call, then every security header is there once', async () => {
     const res = await send(https('/api/v1/openapi.json'), { ca, localAddress: '127.0.0.5' });
     expect(res.status).toBe(200);
@@ -176,7 +176,7 @@ describe('headers on every kind of response', () => {
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
-  test('when nginx serves a static file, then it has the security headers and a year of caching', async () => {
+  test('PXY-2, PRF-2: when nginx serves a static file, then it has the security headers and a year of caching', async () => {
     const res = await send(https('/static/app.css'), { ca });
     expect(res.status).toBe(200);
     expectSecurityHeaders(res);
@@ -197,7 +197,7 @@ describe('headers on every kind of response', () => {
     expectSecurityHeaders(res);
   });
 
-  test('when a body is over the app limit, then the app 413 problem+json carries the security headers', async () => {
+  test('SEC-15: when a body is over the app limit, then the app 413 problem+json carries the security headers', async () => {
     const res = await send(https('/api/v1/notes'), {
       ca,
       localAddress: '127.0.0.5',
@@ -210,7 +210,7 @@ describe('headers on every kind of response', () => {
     expectSecurityHeaders(res);
   });
 
-  test('when a body is over nginx client_max_body_size, then nginx 413 carries the security headers', async () => {
+  test('SEC-15: when a body is over nginx client_max_body_size, then nginx 413 carries the security headers', async () => {
     const res = await send(https('/api/v1/notes'), {
       ca,
       localAddress: '127.0.0.5',
@@ -231,7 +231,7 @@ describe('headers on every kind of response', () => {
   });
 });
 
-describe('compression', () => {
+describe('PXY-4, PRF-3: compression', () => {
   test('when a client accepts gzip, then the API JSON arrives compressed and intact', async () => {
     const res = await send(https('/api/v1/openapi.json'), {
       ca,
@@ -274,7 +274,7 @@ describe('request ids and client addresses', () => {
     );
   });
 
-  test('when a client spoofs X-Forwarded-For, then the app still limits its real address', async () => {
+  test('PXY-5: when a client spoofs X-Forwarded-For, then the app still limits its real address', async () => {
     const statuses: number[] = [];
     for (let i = 0; i <= APP_RATE_LIMIT; i += 1) {
       const res = await send(https('/api/v1/openapi.json'), {
@@ -292,7 +292,7 @@ describe('request ids and client addresses', () => {
     expect(other.status).toBe(200);
   });
 
-  test('when one address hammers /api/v1/auth/, then nginx answers 429 before the app does', async () => {
+  test('SEC-2: when one address hammers /api/v1/auth/, then nginx answers 429 before the app does', async () => {
     const answers: { status: number; type: string }[] = [];
     for (let i = 0; i < 14; i += 1) {
       const res = await send(https('/api/v1/auth/login'), {
@@ -311,7 +311,7 @@ describe('request ids and client addresses', () => {
   });
 });
 
-describe('TLS and the Mozilla HTTP Observatory', () => {
+describe('SEC-4, SEC-5: TLS and the Mozilla HTTP Observatory', () => {
   test('when sslscan probes the site, then only TLS 1.2 and 1.3 with forward-secret AEAD suites answer', () => {
     const xml = runOk('sslscan', ['--no-colour', '--xml=-', `localhost:${nginx.httpsPort}`]).stdout;
     const protocols = [...xml.matchAll(/<protocol type="(\w+)" version="([\d.]+)" enabled="(\d)"/g)].map(

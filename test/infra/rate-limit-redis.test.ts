@@ -6,7 +6,7 @@ import { createDatabase } from '../../src/db/knex';
 import { connectRedis, type RedisConnection } from '../../src/http/redis';
 import { createLogger } from '../../src/observability/logger';
 import { testConfig, testDatabaseUrl } from '../support/harness';
-import { TSX_CLI } from '../support/run-command';
+import { TSX_CLI } from '../support/processes';
 
 /** A real redis-server on a free loopback port, with no persistence, stopped after the tests. */
 async function freePort(): Promise<number> {
@@ -57,7 +57,7 @@ const twoProcesses = (env: Record<string, string>) =>
     createApp({ config: testConfig({ ...env, REDIS_URL: redisUrl }), db, logger: silent, redis }),
   );
 
-test('when two processes share Redis, then the general limit is one limit across both (SEC-2)', async () => {
+test('SEC-2: when two processes share Redis, then the general limit is one limit across both', async () => {
   const [first, second] = twoProcesses({ RATE_LIMIT_MAX: '4' });
   const statuses = [];
   for (const app of [first, second, first, second, first, second]) {
