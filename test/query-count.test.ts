@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { bearer, signUp, useTestApp } from './support/harness';
 
-/** Each endpoint does a bounded number of queries whatever the data size: no N+1 (DB-7). */
+/** Each endpoint does a bounded number of queries whatever the data size: no N+1. */
 const { app, db } = useTestApp();
 let queries = 0;
 db.on('query', () => {

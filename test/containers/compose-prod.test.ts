@@ -3,11 +3,11 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } 
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/net';
+import { REPO } from '../support/processes';
 import {
-  freePort,
   httpsRequest,
   MINUTE,
-  REPO,
   reportFigure,
   run,
   selfSignedCert,
@@ -20,8 +20,8 @@ import {
 } from './support';
 
 /**
- * docker-compose.prod.yml brought up for real by docker-compose against podman's Docker API (CTR-6, DB-1,
- * CFG-7): postgres -> migrate -> app -> nginx, then a smoke test through nginx over TLS.
+ * docker-compose.prod.yml brought up for real by docker-compose against podman's Docker API:
+ * postgres -> migrate -> app -> nginx, then a smoke test through nginx over TLS.
  */
 const PROJECT = 'shipshape';
 const IMAGE_REPO = 'localhost/shipshape';

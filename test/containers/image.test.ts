@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINUTE, REPO, reportFigure, run, sh, tempDir, waitFor, writeSecret } from './support';
+import { REPO } from '../support/processes';
+import { MINUTE, reportFigure, run, sh, tempDir, waitFor, writeSecret } from './support';
 
 /**
- * The runtime image built from the Dockerfile with podman (CTR-1..5, SEC-14, CFG-3, CFG-7), run for real next to
+ * The runtime image built from the Dockerfile with podman, run for real next to
  * a PostgreSQL container on a private network.
  */
 const IMAGE = 'localhost/shipshape:ctrtest';
@@ -53,7 +54,7 @@ beforeAll(async () => {
   ]);
   buildSeconds = (Date.now() - started) / 1000;
 
-  // Secret files as Docker secrets are mounted: read-only, readable by the image's user only (CFG-7).
+  // Secret files as Docker secrets are mounted: read-only, readable by the image's user only.
   writeSecret(secrets, 'secret_key', SECRET_KEY);
   writeSecret(secrets, 'database_url', `postgres://shipshape:${DB_PASSWORD}@${DB}:5432/shipshape`);
   await sh('chown', ['1000:1000', join(secrets, 'secret_key'), join(secrets, 'database_url')]);
@@ -78,7 +79,7 @@ beforeAll(async () => {
     const ready = await run('podman', ['exec', DB, 'pg_isready', '-U', 'shipshape', '-d', 'shipshape']);
     return ready.code === 0 ? true : undefined;
   });
-  // The deploy step (DB-1): migrations run once, from the same image, before the app starts.
+  // The deploy step: migrations run once, from the same image, before the app starts.
   await sh('podman', ['run', '--rm', ...appArgs(), IMAGE, 'node', 'dist/cli/migrate.js', 'latest']);
   await sh('podman', ['run', '-d', '--name', APP, ...appArgs(), IMAGE]);
 }, 20 * MINUTE);
@@ -108,7 +109,7 @@ describe('the runtime image', () => {
     expect(Healthcheck?.Test.slice(0, 2)).toEqual(['CMD', 'node']);
     expect(Entrypoint).toEqual(['/usr/bin/tini', '--']);
     expect(Cmd).toEqual(['node', '--import', './dist/instrument.js', 'dist/main.js']);
-    // No secret baked into the environment (CTR-3).
+    // No secret baked into the environment.
     expect(Env.filter((e) => /SECRET|PASSWORD|DATABASE_URL|TOKEN|DSN/i.test(e))).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, run, tempDir } from './support';
+import { REPO } from '../support/processes';
+import { run, tempDir } from './support';
 
 /** Offline checks of the container files: Compose's own validation and a Dockerfile linter. */
 const lint = (file: string) => run(join(REPO, 'node_modules', '.bin', 'dockerfile-utils'), ['lint', file]);

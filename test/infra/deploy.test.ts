@@ -12,12 +12,15 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
+import { freePort } from '../support/net';
+import { type CommandResult, REPO, run, runOk } from '../support/processes';
+import { waitFor } from '../support/waiting';
+import { randomSecret } from './support/app';
 import { send } from './support/http';
 import { connect, freshDatabase } from './support/postgres';
-import { eventually, freePort, REPO, type RunResult, randomSecret, run, runOk } from './support/processes';
 
 /**
- * The deploy drill (DB-1, OPS-1..5), for real in a temporary root: deploy.sh builds each version from a git
+ * The deploy drill, for real in a temporary root: deploy.sh builds each version from a git
  * repository, migrates a PostgreSQL 15 database, switches `current`, reloads and smoke-tests; rollback.sh goes
  * back. The only stand-in is systemctl's reload-or-restart: it does what the unit does (ExecStart the first time,
  * ExecReload=kill -HUP $MAINPID after), since there is no systemd to ask here.
@@ -69,7 +72,11 @@ function release(tag: string, semver: string): void {
   git('tag', tag);
 }
 
-async function script(name: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+async function script(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CommandResult> {
   await reloadsSettled();
   const result = run(join(REPO, 'deploy', name), args, {
     env: {
@@ -102,14 +109,14 @@ const drillTableExists = () => db.schema.hasTable('release_drill');
 async function reloadsSettled(): Promise<void> {
   const reloads = `${pidFile}.reloads`;
   const sent = existsSync(reloads) ? readFileSync(reloads, 'utf8').split('\n').filter(Boolean).length : 0;
-  await eventually(
+  await waitFor(
     `the app to finish ${sent} reload(s)`,
     async () => {
       const log = existsSync(appLog) ? readFileSync(appLog, 'utf8') : '';
       const finished = log.match(/"msg":"reload(: done| stopped| cancelled)/g)?.length ?? 0;
       return finished >= sent ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000 },
   );
 }
 

@@ -4,22 +4,15 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config';
+import { REPO, run, runOk } from '../support/processes';
+import { waitFor } from '../support/waiting';
+import { type AppProcess, randomSecret, startBuiltApp } from './support/app';
 import { type RawResponse, send } from './support/http';
 import { type PrivateNginx, privateNginx } from './support/nginx';
-import {
-  type AppProcess,
-  eventually,
-  REPO,
-  randomSecret,
-  run,
-  runOk,
-  startBuiltApp,
-} from './support/processes';
 
 /**
  * The shipped nginx site (nginx/) in front of the real built app in production mode, on a private prefix
- * and high ports with a self-signed certificate (PXY-1..7, SEC-3, SEC-4, SEC-5, SEC-13's edge part, SEC-15,
- * PRF-2, PRF-3).
+ * and high ports with a self-signed certificate.
  */
 jest.setTimeout(120_000);
 
@@ -48,7 +41,7 @@ beforeAll(async () => {
   http = (path) => `http://localhost:${nginx.httpPort}${path}`;
   writeFileSync(join(nginx.dir, 'public', 'static', 'app.css'), `${'body { color: #222; }\n'.repeat(40)}`);
   await nginx.start();
-  await eventually('the app behind nginx', async () => {
+  await waitFor('the app behind nginx', async () => {
     const res = await send(https('/health/startup'), { ca });
     return res.status === 200 || undefined;
   });
@@ -61,7 +54,7 @@ afterAll(async () => {
 
 /** The app writes its log asynchronously: wait for a line rather than read the file once. */
 const appLogged = (text: string) =>
-  eventually(`the app to log ${text}`, async () =>
+  waitFor(`the app to log ${text}`, async () =>
     readFileSync(join(work, 'app.log'), 'utf8').includes(text) ? true : undefined,
   );
 
@@ -74,7 +67,7 @@ const SECURITY_HEADERS = [
   'permissions-policy',
 ];
 
-/** Every security header present exactly once, HSTS for at least a year, and no version in Server (SEC-8). */
+/** Every security header present exactly once, HSTS for at least a year, and no version in Server. */
 function expectSecurityHeaders(res: RawResponse): void {
   for (const name of SECURITY_HEADERS) {
     expect({ name, value: res.headers[name] }).toEqual({ name, value: expect.any(String) });
@@ -267,7 +260,7 @@ describe('request ids and client addresses', () => {
     const id = String(res.headers['x-request-id']);
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     await appLogged(`"requestId":"${id}"`);
-    await eventually('nginx to log the id', async () =>
+    await waitFor('nginx to log the id', async () =>
       readFileSync(join(nginx.dir, 'logs', 'shipshape.access.log'), 'utf8').includes(`"request_id":"${id}"`)
         ? true
         : undefined,

@@ -1,22 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createDatabase } from '../../src/db/knex';
 import { connectRedis, type RedisConnection } from '../../src/http/redis';
 import { createLogger } from '../../src/observability/logger';
 import { testConfig, testDatabaseUrl } from '../support/harness';
+import { freePort } from '../support/net';
 import { TSX_CLI } from '../support/processes';
-
-/** A real redis-server on a free loopback port, with no persistence, stopped after the tests. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const silent = createLogger({ level: 'silent', pretty: false });
 let redisServer: ChildProcess;
@@ -24,6 +14,7 @@ let redis: RedisConnection;
 let redisUrl: string;
 const db = createDatabase({ url: testDatabaseUrl(), poolMin: 0, poolMax: 2 });
 
+/** A real redis-server on a free loopback port, with no persistence, stopped after the tests. */
 beforeAll(async () => {
   const port = await freePort();
   redisServer = spawn(

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 /** The repository's root, whatever the working directory of the run. */
@@ -50,6 +50,37 @@ export function runCommand(
     child.on('close', (status) => done({ status, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs a command to completion synchronously, stdin closed, and returns what it printed: for suites that run
+ * beside no embedded database (infra), where a shell script's steps read best in order.
+ */
+export function run(
+  command: string,
+  args: string[],
+  options: Omit<CommandOptions, 'timeoutMs'> = {},
+): CommandResult {
+  const result = spawnSync(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? REPO,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** run(), failing with everything the command printed when it exits non-zero. */
+export function runOk(...args: Parameters<typeof run>): CommandResult {
+  const result = run(...args);
+  if (result.status !== 0) {
+    throw new Error(
+      `${args[0]} ${args[1].join(' ')} exited ${result.status}\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result;
 }
 
 /** Runs a TypeScript entry point as `npm run …` would (tsx), with only PATH and a silent log level inherited. */
