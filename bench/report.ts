@@ -2,7 +2,7 @@ import type { Case } from './cases.js';
 import type { Sample } from './sampling.js';
 import { coreCount } from './system.js';
 
-export const median = (values: number[]) => {
+const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

@@ -5,10 +5,10 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/net';
 import { REPO } from '../support/processes';
+import { reportFigure } from '../support/report';
 import {
   httpsRequest,
   MINUTE,
-  reportFigure,
   run,
   selfSignedCert,
   sh,

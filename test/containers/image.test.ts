@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../support/processes';
-import { MINUTE, reportFigure, run, sh, tempDir, waitFor, writeSecret } from './support';
+import { reportFigure } from '../support/report';
+import { MINUTE, run, sh, tempDir, waitFor, writeSecret } from './support';
 
 /**
  * The runtime image built from the Dockerfile with podman, run for real next to
@@ -12,7 +14,7 @@ const NETWORK = 'shipshape-image-test';
 const DB = 'shipshape-image-test-db';
 const APP = 'shipshape-image-test-app';
 const DB_PASSWORD = 'image-test-db-password';
-const SECRET_KEY = 'Vq8rJ2mX5nT0wL7pZ3kB9sD4fH6gY1cE-image-test';
+const SECRET_KEY = randomBytes(36).toString('base64url');
 
 const secrets = tempDir('image');
 let buildSeconds = 0;

@@ -13,9 +13,6 @@ export const CONTAINERS_TOOLS =
   process.env.SHIPSHAPE_CONTAINER_TOOLS ?? resolve(REPO, '..', 'shared', 'containers');
 export const MINUTE = 60_000;
 
-/** A measured figure for the CI log, without the code frame console.error adds under jest. */
-export const reportFigure = (line: string) => process.stderr.write(`\n${line}\n`);
-
 export interface Result {
   code: number;
   stdout: string;
@@ -46,27 +43,6 @@ export async function sh(command: string, args: string[], options: CommandOption
 /** Polls each second until check returns a value other than undefined (podman commands are not cheap). */
 export const waitFor = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) =>
   poll(what, check, { timeoutMs, intervalMs: 1000 });
-
-/** Builds the project's Dockerfile the way the docs do; returns the seconds it took. */
-export async function buildImage(tag: string, target = 'runtime'): Promise<number> {
-  const started = Date.now();
-  const revision = (await sh('git', ['rev-parse', 'HEAD'])).trim();
-  await sh('podman', [
-    'build',
-    '--format',
-    'docker',
-    '--target',
-    target,
-    '--build-arg',
-    'APP_VERSION=0.0.0-ctrtest',
-    '--build-arg',
-    `APP_REVISION=${revision}`,
-    '-t',
-    tag,
-    '.',
-  ]);
-  return (Date.now() - started) / 1000;
-}
 
 /** podman's Docker API and the health-check ticker (../shared/containers/compose-env.sh). */
 export async function startComposeEnv(): Promise<NodeJS.ProcessEnv> {

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { Client } from 'pg';
+import { reportFigure } from '../support/report';
 import { eventually } from '../support/waiting';
 import { type AppProcess, waitForWorkers } from './support/app';
 import { send, signUp } from './support/client';
-import { reportFigure } from './support/report';
 import { useFaultRig } from './support/rig';
 
 jest.setTimeout(90_000);

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../support/processes';
+import { reportFigure } from '../support/report';
 import { eventually } from '../support/waiting';
 import { type AppProcess, waitForWorkers } from './support/app';
 import { send, signUpWithCredentials } from './support/client';
-import { reportFigure } from './support/report';
 import { useFaultRig } from './support/rig';
 
 jest.setTimeout(90_000);

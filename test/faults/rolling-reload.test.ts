@@ -1,7 +1,7 @@
+import { reportFigure } from '../support/report';
 import { eventually } from '../support/waiting';
 import { type AppProcess, waitForWorkers } from './support/app';
 import { loadUntil, signUp } from './support/client';
-import { reportFigure } from './support/report';
 import { useFaultRig } from './support/rig';
 
 jest.setTimeout(120_000);

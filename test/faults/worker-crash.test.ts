@@ -1,8 +1,8 @@
 import { freePort } from '../support/net';
+import { reportFigure } from '../support/report';
 import { eventually } from '../support/waiting';
 import { type AppProcess, waitForWorkers } from './support/app';
 import { loadUntil, send, signUp } from './support/client';
-import { reportFigure } from './support/report';
 import { useFaultRig } from './support/rig';
 
 jest.setTimeout(120_000);
