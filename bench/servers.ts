@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
 import { createDatabase } from '../src/db/knex.js';
-import { freePort, type Pinning, processTicks, processTree, rssBytes } from './system.js';
+import { freePort } from '../test/support/net.js';
+import { type Pinning, processTicks, processTree, rssBytes } from './system.js';
 
 const ROOT = join(__dirname, '..');
 
