@@ -7,7 +7,8 @@ import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
 import { createDatabase } from '../src/db/knex.js';
 import { NODE_OPTIONS as SHIPSHAPE_NODE_OPTIONS } from '../src/process/node-flags.js';
-import { freePort, type Pinning, processTicks, processTree, rssBytes } from './system.js';
+import { freePort } from '../test/support/net.js';
+import { type Pinning, processTicks, processTree, rssBytes } from './system.js';
 
 const ROOT = join(__dirname, '..');
 

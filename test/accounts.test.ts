@@ -12,7 +12,7 @@ const staging = useTestApp({
 });
 
 describe('registration', () => {
-  test('when a new email registers, then 201 returns the public user and never the password', async () => {
+  test('SEC-9: when a new email registers, then 201 returns the public user and never the password', async () => {
     const email = uniqueEmail();
     const response = await request(app)
       .post('/api/v1/auth/register')
@@ -35,7 +35,7 @@ describe('registration', () => {
     expect(Number((await db('users').where({ email }).count({ n: '*' }))[0]!.n)).toBe(1);
   });
 
-  test('when registration is switched off by its feature flag, then 403 and nothing is created', async () => {
+  test('CFG-8: when registration is switched off by its feature flag, then 403 and nothing is created', async () => {
     const email = uniqueEmail();
     const response = await request(closed.app)
       .post('/api/v1/auth/register')
@@ -46,7 +46,7 @@ describe('registration', () => {
 });
 
 describe('login', () => {
-  test('when the credentials are right, then a 256-bit bearer token, its expiry and a hardened cookie', async () => {
+  test('SEC-7: when the credentials are right, then a 256-bit bearer token, its expiry and a hardened cookie', async () => {
     const email = uniqueEmail();
     const password = newPassword();
     await request(app).post('/api/v1/auth/register').send({ email, password }).expect(201);
@@ -85,7 +85,7 @@ describe('login', () => {
     expect(strip(expectProblem(wrongPassword, 401))).toEqual(strip(expectProblem(unknownEmail, 401)));
   });
 
-  test('when staging serves the cookie, then it carries the __Host- prefix', async () => {
+  test('SEC-7: when staging serves the cookie, then it carries the __Host- prefix', async () => {
     const email = uniqueEmail();
     const password = newPassword();
     await request(staging.app).post('/api/v1/auth/register').send({ email, password }).expect(201);
@@ -101,7 +101,7 @@ describe('login', () => {
   });
 });
 
-describe('sessions', () => {
+describe('SEC-11: sessions', () => {
   test('when a bearer token is sent, then /users/me answers with its user', async () => {
     const account = await signUp(app);
     const response = await request(app).get('/api/v1/users/me').set(bearer(account)).expect(200);
@@ -142,7 +142,7 @@ describe('sessions', () => {
   });
 });
 
-describe('cookie sessions and CSRF', () => {
+describe('SEC-6: cookie sessions and CSRF', () => {
   test('when the session cookie is sent on a safe request, then it authenticates without a CSRF token', async () => {
     const account = await signUp(app);
     await request(app).get('/api/v1/users/me').set('Cookie', account.cookies.join('; ')).expect(200);

@@ -142,7 +142,7 @@ async function snapshot() {
 
 describe.each(endpoints)('$name', (endpoint) => {
   test.each(cases)(
-    'when the body is %s, then %#: the expected 4xx problem and no change',
+    'SEC-10, SEC-15: when the body is %s, then %#: the expected 4xx problem and no change',
     async (_name, make, type, status) => {
       const before = await snapshot();
       const body = make(endpoint);
@@ -158,7 +158,7 @@ describe.each(endpoints)('$name', (endpoint) => {
   );
 });
 
-describe('injection strings are data, not code', () => {
+describe('SEC-10: injection strings are data, not code', () => {
   const nasty = [
     "'; DROP TABLE notes; --",
     "' OR '1'='1",

@@ -3,7 +3,7 @@ import { createDatabase } from '../src/db/knex';
 import { warnOnUnsafePoolSize } from '../src/db/pool-sizing';
 import { createLogger } from '../src/observability/logger';
 import { testDatabaseUrl } from './support/harness';
-import { runScript } from './support/run-command';
+import { runScript } from './support/processes';
 
 const run = runScript;
 
@@ -28,7 +28,7 @@ describe('npm run migrate', () => {
   });
 });
 
-describe('npm run seed (DB-8)', () => {
+describe('DB-8: npm run seed', () => {
   test('when APP_ENV is not development, then seeding is refused and nothing is written', async () => {
     const db = createDatabase({ url: testDatabaseUrl(), poolMin: 0, poolMax: 1 });
     const result = await run('src/cli/seed.ts', [], { APP_ENV: 'testing', DATABASE_URL: testDatabaseUrl() });
@@ -39,7 +39,7 @@ describe('npm run seed (DB-8)', () => {
   });
 });
 
-describe('pool sizing (DB-3)', () => {
+describe('DB-3: pool sizing', () => {
   const warnings: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {

@@ -8,8 +8,9 @@ import { parseEnv } from 'node:util';
 import { CONFIG_VARIABLES, ConfigError, EX_CONFIG, loadConfig, loadDotEnv } from '../src/config';
 import { createLogger } from '../src/observability/logger';
 import { startMetricsServer } from '../src/observability/metrics-server';
-import { freePort, waitFor } from './support/net';
-import { runScript, TSX_CLI } from './support/run-command';
+import { freePort } from './support/net';
+import { runScript, TSX_CLI } from './support/processes';
+import { waitFor } from './support/waiting';
 
 const strongKey = () => randomBytes(48).toString('base64url');
 const production = (env: Record<string, string | undefined> = {}) => ({
@@ -62,7 +63,7 @@ describe('configuration classes (CFG-5)', () => {
   });
 });
 
-describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6)', () => {
+describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6, SEC-1)', () => {
   test.each(['production', 'staging'])(
     'when %s gets nothing, then one error names every missing variable',
     (appEnv) => {
@@ -188,7 +189,7 @@ describe('.env files (CFG-4)', () => {
   });
 });
 
-describe('start-up with a bad configuration', () => {
+describe('start-up with a bad configuration (CFG-6)', () => {
   test('when production starts with insecure settings, then it exits 78 naming each variable before opening a port', async () => {
     const result = await runScript('src/main.ts', [], {
       APP_ENV: 'production',
@@ -304,19 +305,22 @@ describe('a busy metrics port', () => {
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      const ready = await waitFor('the development server to serve', 90_000, async () =>
-        child.exitCode === null
-          ? (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200 || undefined
-          : false,
+      const ready = await waitFor(
+        'the development server to serve',
+        async () =>
+          child.exitCode === null
+            ? (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200 || undefined
+            : false,
+        { timeoutMs: 90_000 },
       );
       expect({ ready, output }).toMatchObject({ ready: true });
       const moved = await waitFor(
         'the log line naming the new metrics port',
-        10_000,
         async () =>
           new RegExp(
             `METRICS_PORT ${busyPort} is busy: metrics moved to (http://127\\.0\\.0\\.1:(\\d+)/metrics)`,
           ).exec(output) ?? undefined,
+        { timeoutMs: 10_000 },
       );
       expect(Number(moved[2])).not.toBe(busyPort);
       const metrics = await fetch(moved[1]!);

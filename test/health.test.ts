@@ -12,7 +12,7 @@ const { app, lifecycle } = useTestApp();
 
 describe('with the database up', () => {
   test.each(['/health', '/healthz', '/api/health'])(
-    'when %s is probed, then 200 healthy with the database latency',
+    'HLT-1: when %s is probed, then 200 healthy with the database latency',
     async (path) => {
       const { body } = await request(app).get(path).expect(200);
       expect(body).toEqual({
@@ -22,12 +22,12 @@ describe('with the database up', () => {
     },
   );
 
-  test.each(['/health/live', '/livez'])('when %s is probed, then 200 alive', async (path) => {
+  test.each(['/health/live', '/livez'])('HLT-4: when %s is probed, then 200 alive', async (path) => {
     expect((await request(app).get(path).expect(200)).body).toEqual({ status: 'alive' });
   });
 
   test.each(['/health/ready', '/readyz'])(
-    'when %s is probed with every migration applied, then 200 ready',
+    'HLT-3: when %s is probed with every migration applied, then 200 ready',
     async (path) => {
       const { body } = await request(app).get(path).expect(200);
       expect(body).toMatchObject({
@@ -37,12 +37,15 @@ describe('with the database up', () => {
     },
   );
 
-  test.each(['/health/startup', '/startupz'])('when %s is probed after start-up, then 200', async (path) => {
-    await request(app).get(path).expect(200);
-  });
+  test.each(['/health/startup', '/startupz'])(
+    'HLT-5: when %s is probed after start-up, then 200',
+    async (path) => {
+      await request(app).get(path).expect(200);
+    },
+  );
 });
 
-describe('lifecycle', () => {
+describe('HLT-5: lifecycle', () => {
   const starting = new Lifecycle();
   const db = createDatabase({ url: testDatabaseUrl(), poolMin: 0, poolMax: 2 });
   const startingApp = createApp({ config: testConfig(), db, logger: silent, lifecycle: starting });
@@ -64,7 +67,7 @@ describe('lifecycle', () => {
   });
 });
 
-describe('with migrations pending', () => {
+describe('HLT-3: with migrations pending', () => {
   let isolated: IsolatedDatabase;
   let db: Knex;
   let pendingApp: Express;
@@ -87,7 +90,7 @@ describe('with migrations pending', () => {
   });
 });
 
-describe('with the database unreachable', () => {
+describe('HLT-2, HLT-3, HLT-4: with the database unreachable', () => {
   // Port 9 (discard) on loopback: nothing listens, so every connection is refused at once.
   const db = createDatabase({ url: 'postgres://nobody:nothing@127.0.0.1:9/none', poolMin: 0, poolMax: 2 });
   const down = createApp({ config: testConfig(), db, logger: silent, lifecycle: startedLifecycle() });

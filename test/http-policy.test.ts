@@ -7,7 +7,7 @@ import { bearer, expectProblem, newPassword, signUp, uniqueEmail, useTestApp } f
 
 const { app } = useTestApp({ CORS_ORIGINS: 'https://app.example.test' });
 
-describe('security headers (SEC-5, SEC-8)', () => {
+describe('SEC-5, SEC-8: security headers', () => {
   test.each(['/api/v1/notes', '/health', '/no/such/route', '/api/v1/openapi.json'])(
     'when %s is requested, then the API security headers are set and no framework is named',
     async (path) => {
@@ -67,7 +67,7 @@ describe('routing', () => {
   });
 });
 
-describe('request ids (OBS-1)', () => {
+describe('OBS-1: request ids', () => {
   test('when the caller sends a well-formed X-Request-Id, then it is echoed and quoted in problems', async () => {
     const response = await request(app).get('/api/v1/notes').set('X-Request-Id', 'edge-1234abcd');
     expect(response.headers['x-request-id']).toBe('edge-1234abcd');
@@ -83,7 +83,7 @@ describe('request ids (OBS-1)', () => {
   );
 });
 
-describe('CORS (SEC-1)', () => {
+describe('SEC-1: CORS', () => {
   test('when a listed origin preflights, then it is allowed with credentials', async () => {
     const response = await request(app)
       .options('/api/v1/notes')
@@ -110,7 +110,7 @@ describe('CORS (SEC-1)', () => {
   });
 });
 
-describe('rate limits (SEC-2)', () => {
+describe('SEC-2: rate limits', () => {
   const limited = useTestApp({ RATE_LIMIT_MAX: '5', AUTH_RATE_LIMIT_MAX: '3' });
 
   test('when a client exceeds the general limit, then 429 with RateLimit and Retry-After, and probes still answer', async () => {
@@ -150,7 +150,7 @@ describe('rate limits (SEC-2)', () => {
 const authLimited = useTestApp({ AUTH_RATE_LIMIT_MAX: '3' });
 const useAuthLimitedApp = () => authLimited;
 
-describe('client address behind a proxy (SEC-2, PXY-5)', () => {
+describe('SEC-2, PXY-5: client address behind a proxy', () => {
   const direct = useTestApp({ RATE_LIMIT_MAX: '2', TRUST_PROXY: 'false' });
   const proxied = useTestApp({ RATE_LIMIT_MAX: '2', TRUST_PROXY: '1' });
 
@@ -205,7 +205,7 @@ describe('OpenAPI', () => {
   });
 });
 
-describe('unexpected errors (SEC-8)', () => {
+describe('SEC-8: unexpected errors', () => {
   const crash = (debug: boolean) => {
     const broken = express();
     broken.use(requestId());

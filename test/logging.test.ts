@@ -29,7 +29,7 @@ beforeEach(() => {
   raw = '';
 });
 
-test('when a request completes, then one JSON access line carries its id, route, status and duration', async () => {
+test('OBS-1: when a request completes, then one JSON access line carries its id, route, status and duration', async () => {
   const response = await request(app).get('/api/v1/notes').set('X-Request-Id', 'trace-me-123456');
   const access = lines.find((line) => line.requestId === 'trace-me-123456');
   expect(access).toMatchObject({

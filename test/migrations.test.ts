@@ -22,7 +22,7 @@ const tables = async () =>
       .pluck('table_name')
   ).sort();
 
-test('when migrating latest, rolling back all and migrating again, then each step leaves the expected tables (DB-6)', async () => {
+test('DB-6: when migrating latest, rolling back all and migrating again, then each step leaves the expected tables', async () => {
   const [, applied] = await db.migrate.latest();
   expect(applied).toEqual(shippedMigrations());
   expect(await tables()).toEqual(['auth_sessions', 'notes', 'users']);
@@ -47,7 +47,7 @@ test('when each migration is undone one at a time, then every down step runs on 
   expect(await tables()).toEqual([]);
 });
 
-test('when a query lists notes, then PostgreSQL plans it on the (user_id, id) index (DB-7)', async () => {
+test('DB-7: when a query lists notes, then PostgreSQL plans it on the (user_id, id) index', async () => {
   await db.migrate.latest();
   await db.raw('set enable_seqscan = off');
   const { rows } = await db.raw(

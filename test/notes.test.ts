@@ -36,7 +36,7 @@ describe('notes', () => {
     expectProblem(await request(app).delete(`/api/v1/notes/${body.note.id}`).set(bearer(account)), 404);
   });
 
-  test("when a user reads, changes or deletes another user's note, then 404 and the note is untouched", async () => {
+  test("SEC-11: when a user reads, changes or deletes another user's note, then 404 and the note is untouched", async () => {
     const [owner, stranger] = [await signUp(app), await signUp(app)];
     const { body } = await createNote(owner, { title: 'Private', body: 'secret' });
     const url = `/api/v1/notes/${body.note.id}`;
@@ -83,7 +83,7 @@ describe('notes', () => {
     expect(page.body.nextCursor).toEqual(expect.any(String));
   });
 
-  test('when unauthenticated, then every notes endpoint is 401', async () => {
+  test('SEC-11: when unauthenticated, then every notes endpoint is 401', async () => {
     const id = '0190a000-0000-7000-8000-000000000000';
     for (const [method, url] of [
       ['get', '/api/v1/notes'],

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { bearer, signUp, useTestApp } from './support/harness';
 
-/** Each endpoint does a bounded number of queries whatever the data size: no N+1 (DB-7). */
+/** Each endpoint does a bounded number of queries whatever the data size: no N+1. */
 const { app, db } = useTestApp();
 let queries = 0;
 db.on('query', () => {
@@ -14,7 +14,7 @@ async function countQueries(call: () => Promise<unknown>): Promise<number> {
   return queries;
 }
 
-test('when each endpoint is called, then it runs a fixed, small number of queries', async () => {
+test('DB-7: when each endpoint is called, then it runs a fixed, small number of queries', async () => {
   const account = await signUp(app);
   const auth = bearer(account);
   for (let i = 0; i < 25; i++)

@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './support/net.js';
+import { freePort } from './support/net.js';
+import { waitFor } from './support/waiting.js';
 
 /**
- * The README's quick start, as a newcomer runs it (OPS-10): `npm run dev` with no .env, no DATABASE_URL and no
+ * The README's quick start, as a newcomer runs it: `npm run dev` with no .env, no DATABASE_URL and no
  * PostgreSQL serves the API on the embedded database, migrated, and the data outlives a restart.
  */
 
@@ -38,8 +39,10 @@ const api = (path: string, init: RequestInit = {}) =>
   });
 
 async function whenReady(): Promise<void> {
-  await waitFor('the dev server to be ready', 90_000, async () =>
-    (await api('/health/ready')).status === 200 ? true : undefined,
+  await waitFor(
+    'the dev server to be ready',
+    async () => ((await api('/health/ready')).status === 200 ? true : undefined),
+    { timeoutMs: 90_000 },
   );
 }
 
@@ -61,7 +64,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('when npm run dev starts on a fresh machine, then the API works on the embedded database and keeps its data across a restart', async () => {
+test('OPS-10: when npm run dev starts on a fresh machine, then the API works on the embedded database and keeps its data across a restart', async () => {
   server = startDevServer();
   await whenReady();
 

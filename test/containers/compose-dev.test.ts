@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, MINUTE, reportFigure, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
+import { freePort } from '../support/net';
+import { reportFigure } from '../support/report';
+import { MINUTE, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
 
 /** compose.yaml, the development stack: `docker compose up` gives the app with reload on a real PostgreSQL. */
 const PROJECT = 'shipshape-dev';

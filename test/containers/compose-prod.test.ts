@@ -3,12 +3,12 @@ import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/net';
+import { REPO } from '../support/processes';
+import { reportFigure } from '../support/report';
 import {
-  freePort,
   httpsRequest,
   MINUTE,
-  REPO,
-  reportFigure,
   run,
   selfSignedCert,
   sh,
@@ -162,8 +162,8 @@ afterAll(async () => {
   );
 }, 5 * MINUTE);
 
-describe('docker-compose.prod.yml', () => {
-  test('when it comes up, then postgres is healthy before migrate runs, migrate succeeds before the app starts, and the app is healthy before nginx starts', async () => {
+describe('CTR-6: docker-compose.prod.yml', () => {
+  test('DB-1: when it comes up, then postgres is healthy before migrate runs, migrate succeeds before the app starts, and the app is healthy before nginx starts', async () => {
     const [postgres, migrate, app, nginx] = await Promise.all(
       ['postgres', 'migrate', 'app', 'nginx'].map((s) => inspect(container(s))),
     );
@@ -221,7 +221,7 @@ describe('docker-compose.prod.yml', () => {
     2 * MINUTE,
   );
 
-  test('when a static file or plain HTTP is asked for, then nginx serves the file with cache headers and redirects to HTTPS', async () => {
+  test('SEC-3, PXY-2: when a static file or plain HTTP is asked for, then nginx serves the file with cache headers and redirects to HTTPS', async () => {
     const css = await httpsRequest(`${base()}/static/app.3f2a.css`, ca);
     expect(css.status).toBe(200);
     expect(css.headers['cache-control']).toContain('immutable');
@@ -239,7 +239,7 @@ describe('docker-compose.prod.yml', () => {
   });
 
   test(
-    'when the app container is inspected, then it is read-only, unprivileged, limited and reads its secrets from files',
+    'CFG-7: when the app container is inspected, then it is read-only, unprivileged, limited and reads its secrets from files',
     async () => {
       const app = await inspect(container('app'));
       expect(app.HostConfig.ReadonlyRootfs).toBe(true);

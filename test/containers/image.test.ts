@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINUTE, REPO, reportFigure, run, sh, tempDir, waitFor, writeSecret } from './support';
+import { REPO } from '../support/processes';
+import { reportFigure } from '../support/report';
+import { MINUTE, run, sh, tempDir, waitFor, writeSecret } from './support';
 
 /**
- * The runtime image built from the Dockerfile with podman (CTR-1..5, SEC-14, CFG-3, CFG-7), run for real next to
+ * The runtime image built from the Dockerfile with podman, run for real next to
  * a PostgreSQL container on a private network.
  */
 const IMAGE = 'localhost/shipshape:ctrtest';
@@ -11,7 +14,7 @@ const NETWORK = 'shipshape-image-test';
 const DB = 'shipshape-image-test-db';
 const APP = 'shipshape-image-test-app';
 const DB_PASSWORD = 'image-test-db-password';
-const SECRET_KEY = 'Vq8rJ2mX5nT0wL7pZ3kB9sD4fH6gY1cE-image-test';
+const SECRET_KEY = randomBytes(36).toString('base64url');
 
 const secrets = tempDir('image');
 let buildSeconds = 0;
@@ -53,7 +56,7 @@ beforeAll(async () => {
   ]);
   buildSeconds = (Date.now() - started) / 1000;
 
-  // Secret files as Docker secrets are mounted: read-only, readable by the image's user only (CFG-7).
+  // Secret files as Docker secrets are mounted: read-only, readable by the image's user only.
   writeSecret(secrets, 'secret_key', SECRET_KEY);
   writeSecret(secrets, 'database_url', `postgres://shipshape:${DB_PASSWORD}@${DB}:5432/shipshape`);
   await sh('chown', ['1000:1000', join(secrets, 'secret_key'), join(secrets, 'database_url')]);
@@ -78,7 +81,7 @@ beforeAll(async () => {
     const ready = await run('podman', ['exec', DB, 'pg_isready', '-U', 'shipshape', '-d', 'shipshape']);
     return ready.code === 0 ? true : undefined;
   });
-  // The deploy step (DB-1): migrations run once, from the same image, before the app starts.
+  // The deploy step: migrations run once, from the same image, before the app starts.
   await sh('podman', ['run', '--rm', ...appArgs(), IMAGE, 'node', 'dist/cli/migrate.js', 'latest']);
   await sh('podman', ['run', '-d', '--name', APP, ...appArgs(), IMAGE]);
 }, 20 * MINUTE);
@@ -89,7 +92,7 @@ afterAll(async () => {
 }, 2 * MINUTE);
 
 describe('the runtime image', () => {
-  test('when it is inspected, then it carries version and revision labels, a node HEALTHCHECK and an init', async () => {
+  test('CTR-4, CTR-5: when it is inspected, then it carries version and revision labels, a node HEALTHCHECK and an init', async () => {
     const [image] = JSON.parse(await sh('podman', ['image', 'inspect', IMAGE])) as {
       Config: {
         Labels: Record<string, string>;
@@ -108,11 +111,11 @@ describe('the runtime image', () => {
     expect(Healthcheck?.Test.slice(0, 2)).toEqual(['CMD', 'node']);
     expect(Entrypoint).toEqual(['/usr/bin/tini', '--']);
     expect(Cmd).toEqual(['node', '--import', './dist/instrument.js', 'dist/main.js']);
-    // No secret baked into the environment (CTR-3).
+    // No secret baked into the environment.
     expect(Env.filter((e) => /SECRET|PASSWORD|DATABASE_URL|TOKEN|DSN/i.test(e))).toEqual([]);
   });
 
-  test('when its files are listed, then no secret, test, .env, dev dependency or build tool is inside', async () => {
+  test('CFG-3, CTR-1, CTR-3, DB-8: when its files are listed, then no secret, test, .env, dev dependency or build tool is inside', async () => {
     const files = (
       await sh('bash', [
         '-c',
@@ -175,7 +178,7 @@ describe('the runtime image', () => {
     expect(size).toBeGreaterThan(0);
   });
 
-  test('when it starts without configuration, then it exits 78 naming every missing setting', async () => {
+  test('CFG-6: when it starts without configuration, then it exits 78 naming every missing setting', async () => {
     const result = await run('podman', ['run', '--rm', IMAGE]);
     expect(result.code).toBe(78);
     for (const variable of ['SECRET_KEY', 'DATABASE_URL', 'TRUST_PROXY']) {
@@ -183,7 +186,7 @@ describe('the runtime image', () => {
     }
   });
 
-  test('when the app container runs, then node runs as a non-root user under tini', async () => {
+  test('CTR-2, SEC-14: when the app container runs, then node runs as a non-root user under tini', async () => {
     expect((await sh('podman', ['exec', APP, 'id', '-u'])).trim()).toBe('1000');
     const pid1 = await sh('podman', ['exec', APP, 'cat', '/proc/1/cmdline']);
     expect(pid1.split('\0')[0]).toBe('/usr/bin/tini');
@@ -193,7 +196,7 @@ describe('the runtime image', () => {
     expect(nodeLine).not.toMatch(/^root\b/);
   });
 
-  test('when its HEALTHCHECK runs, then it passes against the real database', async () => {
+  test('CTR-4: when its HEALTHCHECK runs, then it passes against the real database', async () => {
     await waitFor('the HEALTHCHECK to pass', 2 * MINUTE, async () => {
       const check = await run('podman', ['healthcheck', 'run', APP]);
       return check.code === 0 ? true : undefined;

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, run, tempDir } from './support';
+import { REPO } from '../support/processes';
+import { run, tempDir } from './support';
 
 /** Offline checks of the container files: Compose's own validation and a Dockerfile linter. */
 const lint = (file: string) => run(join(REPO, 'node_modules', '.bin', 'dockerfile-utils'), ['lint', file]);
@@ -17,7 +18,7 @@ describe('static checks', () => {
     expect(dev.code).toBe(0);
   });
 
-  test('when APP_VERSION is unset, then the production file refuses to resolve an image tag (never only latest)', async () => {
+  test('CTR-5: when APP_VERSION is unset, then the production file refuses to resolve an image tag (never only latest)', async () => {
     const result = await config('docker-compose.prod.yml', { APP_VERSION: '' });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('set APP_VERSION');

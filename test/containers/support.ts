@@ -1,20 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { waitFor as pollFor } from '../support/net';
+import { type CommandOptions, REPO, runCommand } from '../support/processes';
 import { selfSignedCertArgs } from '../support/tls';
+import { waitFor as poll } from '../support/waiting';
 
 /** Helpers for the containers suite: real podman, docker-compose and openssl, nothing mocked. */
-export const REPO = resolve(__dirname, '..', '..');
+
 /** The machine's podman set-up and stand-in images (see .ci/steps/30-containers.sh, which finds them). */
 export const CONTAINERS_TOOLS =
   process.env.SHIPSHAPE_CONTAINER_TOOLS ?? resolve(REPO, '..', 'shared', 'containers');
 export const MINUTE = 60_000;
-
-/** A measured figure for the CI log, without the code frame console.error adds under jest. */
-export const reportFigure = (line: string) => process.stderr.write(`\n${line}\n`);
 
 export interface Result {
   code: number;
@@ -22,32 +19,18 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs a command and resolves with its exit status and output, whatever the status. */
-export function run(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
-): Promise<Result> {
-  return new Promise((done) => {
-    const child = execFile(
-      command,
-      args,
-      { cwd: options.cwd ?? REPO, env: options.env ?? process.env, maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
+/** Runs a command and resolves with its exit status (1 when it could not start) and output, whatever the status. */
+export async function run(command: string, args: string[], options: CommandOptions = {}): Promise<Result> {
+  try {
+    const { status, stdout, stderr } = await runCommand(command, args, options);
+    return { code: status ?? 1, stdout, stderr };
+  } catch (error) {
+    return { code: 1, stdout: '', stderr: String(error) };
+  }
 }
 
 /** Like run, but a non-zero exit is an error carrying the command's output. */
-export async function sh(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
-): Promise<string> {
+export async function sh(command: string, args: string[], options: CommandOptions = {}): Promise<string> {
   const result = await run(command, args, options);
   if (result.code !== 0) {
     throw new Error(
@@ -57,32 +40,9 @@ export async function sh(
   return result.stdout;
 }
 
-export { freePort, sleep } from '../support/net';
-
 /** Polls each second until check returns a value other than undefined (podman commands are not cheap). */
 export const waitFor = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) =>
-  pollFor(what, timeoutMs, check, 1000);
-
-/** Builds the project's Dockerfile the way the docs do; returns the seconds it took. */
-export async function buildImage(tag: string, target = 'runtime'): Promise<number> {
-  const started = Date.now();
-  const revision = (await sh('git', ['rev-parse', 'HEAD'])).trim();
-  await sh('podman', [
-    'build',
-    '--format',
-    'docker',
-    '--target',
-    target,
-    '--build-arg',
-    'APP_VERSION=0.0.0-ctrtest',
-    '--build-arg',
-    `APP_REVISION=${revision}`,
-    '-t',
-    tag,
-    '.',
-  ]);
-  return (Date.now() - started) / 1000;
-}
+  poll(what, check, { timeoutMs, intervalMs: 1000 });
 
 /** podman's Docker API and the health-check ticker (../shared/containers/compose-env.sh). */
 export async function startComposeEnv(): Promise<NodeJS.ProcessEnv> {

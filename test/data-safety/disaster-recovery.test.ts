@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
+import { randomSecret } from '../infra/support/app';
 import { send } from '../infra/support/http';
 import {
   asPostgres,
@@ -24,7 +25,9 @@ import {
   PG_BIN,
   postgresDir,
 } from '../infra/support/pgbackrest';
-import { eventually, freePort, REPO, randomSecret, run, runOk, stopChild } from '../infra/support/processes';
+import { freePort } from '../support/net';
+import { REPO, run, runOk, stopChild } from '../support/processes';
+import { waitFor } from '../support/waiting';
 
 /**
  * Losing the host, drilled: a database host (a temporary root with a PostgreSQL 15 cluster, pgBackRest, the env
@@ -63,10 +66,10 @@ async function startApp(envFile: string): Promise<ChildProcess> {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', log, log],
   });
-  await eventually(
+  await waitFor(
     'the app to answer /health',
     async () => ((await send(`http://127.0.0.1:${env.PORT}/health`)).status === 200 ? true : undefined),
-    60_000,
+    { timeoutMs: 60_000 },
   );
   return child;
 }
@@ -99,7 +102,7 @@ function tree(dir: string): Record<string, string> {
 /** Waits until the WAL holding everything written so far is in the repository. */
 async function walArchived(): Promise<void> {
   const segment = cluster.psql('select pg_walfile_name(pg_switch_wal())');
-  await eventually(`WAL ${segment} to be archived`, async () =>
+  await waitFor(`WAL ${segment} to be archived`, async () =>
     cluster.psql("select coalesce(last_archived_wal, '') from pg_stat_archiver") >= segment
       ? true
       : undefined,
@@ -366,10 +369,10 @@ describe('losing the host', () => {
         '-c',
         sql,
       ]).stdout.trim();
-    await eventually(
+    await waitFor(
       'the restored cluster to be promoted',
       async () => (newPsql('select pg_is_in_recovery()') === 'f' ? true : undefined),
-      120_000,
+      { timeoutMs: 120_000 },
     );
     const databaseAt = Date.now();
 

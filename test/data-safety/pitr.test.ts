@@ -8,8 +8,8 @@ import {
   dropRestored,
   restoredPsql,
 } from '../infra/support/pgbackrest';
-import { run } from '../infra/support/processes';
-import { sleep } from '../support/net';
+import { run } from '../support/processes';
+import { sleep } from '../support/waiting';
 
 /**
  * Point-in-time recovery drill on PostgreSQL 15 with pgBackRest and the shipped templates: a full backup by
@@ -56,7 +56,7 @@ afterAll(async () => {
 });
 
 describe('point-in-time recovery with pgBackRest', () => {
-  test('DB-9: when backup-pitr.sh runs a full backup, then the repository lists it and the metrics report it', () => {
+  test('DB-4, DB-9: when backup-pitr.sh runs a full backup, then the repository lists it and the metrics report it', () => {
     const result = cluster.script('backup-pitr.sh', ['full']);
     expect(result.stderr).not.toMatch(/ERROR/);
     expect(result.status).toBe(0);

@@ -1,21 +1,15 @@
 import { connect } from 'node:net';
 import { Client } from 'pg';
-import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
-import { eventually, send, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { reportFigure } from '../support/report';
+import { eventually } from '../support/waiting';
+import { type AppProcess, waitForWorkers } from './support/app';
+import { send, signUp } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(90_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig({ perTest: true });
 let app: AppProcess | undefined;
-
-beforeAll(() => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
-});
-afterEach(() => stopApp(app));
-afterAll(() => pg.destroy());
 
 /** Resolves once the kernel refuses a new connection to the port. */
 const refused = (url: string) =>
@@ -33,7 +27,7 @@ const refused = (url: string) =>
 
 /** Holds an exclusive lock so every authenticated request waits in PostgreSQL: slow, but not broken. */
 async function holdSessionsLock(): Promise<Client> {
-  const locker = new Client({ connectionString: pg.url });
+  const locker = new Client({ connectionString: rig.pg.url });
   await locker.connect();
   await locker.query('begin');
   await locker.query('lock table auth_sessions in access exclusive mode');
@@ -41,7 +35,7 @@ async function holdSessionsLock(): Promise<Client> {
 }
 
 async function waitingQueries(): Promise<number> {
-  const observer = new Client({ connectionString: pg.url });
+  const observer = new Client({ connectionString: rig.pg.url });
   await observer.connect();
   const { rows } = await observer.query(
     "select count(*)::int as n from pg_stat_activity where application_name = 'shipshape' and wait_event_type = 'Lock'",
@@ -50,9 +44,9 @@ async function waitingQueries(): Promise<number> {
   return rows[0].n as number;
 }
 
-describe('graceful shutdown (SRV-4)', () => {
+describe('SRV-4: graceful shutdown', () => {
   test('when SIGTERM arrives during slow requests, then they all finish with 200, new connections are refused and the exit code is 0', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '20000' });
+    app = await rig.start({ WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '20000' });
     await waitForWorkers(app, 2);
     const token = await signUp(app.url);
     const locker = await holdSessionsLock();
@@ -65,7 +59,7 @@ describe('graceful shutdown (SRV-4)', () => {
 
     const signalled = Date.now();
     app.kill('SIGTERM');
-    await eventually(() => refused(app!.url), 10_000, 50);
+    await eventually(() => refused(app!.url), { timeoutMs: 10_000, intervalMs: 50 });
     const readiness = app.logs.filter((l) => l.msg === 'draining').length;
     await locker.query('commit');
     await locker.end();
@@ -79,7 +73,7 @@ describe('graceful shutdown (SRV-4)', () => {
   });
 
   test('when a request outlives SHUTDOWN_TIMEOUT_MS, then the worker cuts it and the exit code is 1', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '1000' });
+    app = await rig.start({ WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '1000' });
     await waitForWorkers(app, 2);
     const token = await signUp(app.url);
     const locker = await holdSessionsLock();
@@ -99,7 +93,7 @@ describe('graceful shutdown (SRV-4)', () => {
   });
 
   test('when a second SIGTERM arrives during the drain, then the process exits 1 at once', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '60000' });
+    app = await rig.start({ WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '60000' });
     await waitForWorkers(app, 2);
     const token = await signUp(app.url);
     const locker = await holdSessionsLock();

@@ -2,14 +2,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AppProcess, migrate, ROOT, startApp, stopApp, waitForWorkers } from './support/app';
-import { eventually, send, signUpWithCredentials } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { REPO } from '../support/processes';
+import { reportFigure } from '../support/report';
+import { eventually } from '../support/waiting';
+import { type AppProcess, waitForWorkers } from './support/app';
+import { send, signUpWithCredentials } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(90_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let app: AppProcess;
 let scrape: string;
 let rateLimited = 0;
@@ -21,11 +23,8 @@ const sample = (text: string, series: string) => {
 };
 
 beforeAll(async () => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
   // Two tries per address and email on /auth: the sign-up uses both, so a third login is rate limited.
-  app = await startApp({
-    DATABASE_URL: pg.url,
+  app = await rig.start({
     WEB_CONCURRENCY: '2',
     DATABASE_POOL_MAX: '7',
     AUTH_RATE_LIMIT_MAX: '2',
@@ -54,13 +53,9 @@ beforeAll(async () => {
     return reply.body;
   });
 });
-afterAll(async () => {
-  await stopApp(app);
-  pg.destroy();
-});
 
-describe('metrics (OBS-5)', () => {
-  test('when two workers serve, then one scrape of the metrics listener returns the sum of both', () => {
+describe('OBS-5: metrics', () => {
+  test('SRV-2: when two workers serve, then one scrape of the metrics listener returns the sum of both', () => {
     reportFigure(
       `metrics scrape with 2 workers: ${Buffer.byteLength(scrape)} bytes, ${scrape.split('\n').length} lines`,
     );
@@ -101,10 +96,10 @@ describe('metrics (OBS-5)', () => {
     ).toBe(true);
   });
 
-  // OBS-9: a dashboard that queries a renamed metric shows empty panels without any error.
-  test('when the Grafana dashboard is loaded, then every metric its queries name is in the live scrape', () => {
+  // A dashboard that queries a renamed metric shows empty panels without any error.
+  test('OBS-9: when the Grafana dashboard is loaded, then every metric its queries name is in the live scrape', () => {
     const dashboard = JSON.parse(
-      readFileSync(join(ROOT, 'monitoring/grafana/shipshape-dashboard.json'), 'utf8'),
+      readFileSync(join(REPO, 'monitoring/grafana/shipshape-dashboard.json'), 'utf8'),
     ) as { panels: { targets: { expr: string }[] }[]; templating: { list: { query: string }[] } };
     const queries = [
       ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
@@ -131,10 +126,10 @@ describe('metrics (OBS-5)', () => {
   });
 });
 
-describe('alert rules (OBS-6)', () => {
+describe('OBS-6: alert rules', () => {
   test('when promtool checks and unit-tests the alert rules, then both pass', () => {
     if (spawnSync('promtool', ['--version']).error) return;
-    const dir = join(ROOT, 'monitoring/prometheus');
+    const dir = join(REPO, 'monitoring/prometheus');
     execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: dir });
     execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir });
     execFileSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir });

@@ -1,25 +1,17 @@
-import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
-import { delay, eventually, json, loadUntil, send, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { reportFigure } from '../support/report';
+import { eventually, sleep } from '../support/waiting';
+import { type AppProcess, waitForWorkers } from './support/app';
+import { json, loadUntil, send, signUp } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(120_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let app: AppProcess;
 
-beforeAll(() => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
-});
-afterAll(async () => {
-  await stopApp(app);
-  pg.destroy();
-});
-
-describe('PostgreSQL outage (HLT-2, HLT-3, HLT-4)', () => {
+describe('HLT-2, HLT-3, HLT-4: PostgreSQL outage', () => {
   test('when PostgreSQL stops under load, then probes and API answer 503 in time, liveness stays 200, no process exits, and it recovers by itself', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2', REQUEST_TIMEOUT_MS: '4000' });
+    app = await rig.start({ WEB_CONCURRENCY: '2', REQUEST_TIMEOUT_MS: '4000' });
     await waitForWorkers(app, 2);
     const pids = app.workerPids();
     const token = await signUp(app.url);
@@ -35,8 +27,8 @@ describe('PostgreSQL outage (HLT-2, HLT-3, HLT-4)', () => {
       }),
       capMs: 60_000,
     });
-    await delay(500);
-    pg.stop();
+    await sleep(500);
+    rig.pg.stop();
 
     const down = await eventually(async () => {
       const health = await send(`${app.url}/health`);
@@ -51,15 +43,14 @@ describe('PostgreSQL outage (HLT-2, HLT-3, HLT-4)', () => {
     expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(api.headers['retry-after']).toBeDefined();
 
-    pg.start();
+    rig.pg.start();
     const restarted = Date.now();
     await eventually(
       async () => {
         const ready = await send(`${app.url}/health/ready`);
         if (ready.status !== 200) throw new Error(`ready ${ready.status}`);
       },
-      30_000,
-      100,
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     const recoveryMs = Date.now() - restarted;
     await eventually(async () => {

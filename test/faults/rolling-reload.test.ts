@@ -1,26 +1,18 @@
-import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
-import { eventually, loadUntil, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { reportFigure } from '../support/report';
+import { eventually } from '../support/waiting';
+import { type AppProcess, waitForWorkers } from './support/app';
+import { loadUntil, signUp } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(120_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let app: AppProcess;
 const seen = new Set<object>();
 
-beforeAll(() => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
-});
-afterAll(async () => {
-  await stopApp(app);
-  pg.destroy();
-});
-
-describe('rolling reload (SRV-4)', () => {
+describe('SRV-4, OPS-4: rolling reload', () => {
   test('when SIGHUP arrives under load, then every worker is replaced one at a time and no request fails', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
+    app = await rig.start({ WEB_CONCURRENCY: '2' });
     await waitForWorkers(app, 2);
     const before = app.workerPids();
     const token = await signUp(app.url);
@@ -71,10 +63,13 @@ describe('rolling reload (SRV-4)', () => {
     // Several during one roll still make one more roll, not one each (a gap, or the kernel merges the two).
     await new Promise((resolve) => setTimeout(resolve, 300));
     app.kill('SIGHUP');
-    await eventually(async () => {
-      const done = app.logs.filter((l) => l.msg === 'reload: done').length - doneBefore;
-      if (done < 2) throw new Error(`reloads done: ${done}`);
-    }, 90_000);
+    await eventually(
+      async () => {
+        const done = app.logs.filter((l) => l.msg === 'reload: done').length - doneBefore;
+        if (done < 2) throw new Error(`reloads done: ${done}`);
+      },
+      { timeoutMs: 90_000 },
+    );
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(app.logs.filter((l) => l.msg === 'reload: done').length - doneBefore).toBe(2);
     expect(app.logs.filter((l) => /^reload in progress/.test(l.msg)).length).toBe(2);

@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
-import { type AppProcess, migrate, ROOT, startApp, stopApp } from './support/app';
-import { delay, eventually, send, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
+import { REPO } from '../support/processes';
+import { eventually, sleep } from '../support/waiting';
+import type { AppProcess } from './support/app';
+import { send, signUp } from './support/client';
 import { type Envelope, type Receiver, sentryReceiver } from './support/receivers';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(60_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let sentry: Receiver<Envelope>;
 let app: AppProcess;
 
@@ -15,11 +17,8 @@ const events = () =>
   sentry.received.flatMap((envelope) => envelope.items.filter((item) => item.type === 'event'));
 
 beforeAll(async () => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
   sentry = await sentryReceiver();
-  app = await startApp({
-    DATABASE_URL: pg.url,
+  app = await rig.start({
     WEB_CONCURRENCY: '1',
     SENTRY_DSN: `${sentry.url.replace('//', '//publickey@')}/1`,
     SENTRY_RELEASE: 'shipshape@fault-suite',
@@ -27,14 +26,12 @@ beforeAll(async () => {
   await app.waitForLog((l) => l.msg === 'ready to serve');
 });
 afterAll(async () => {
-  await stopApp(app);
   await sentry.close();
-  pg.destroy();
 });
 
 /** A real bug in production terms: the code expects a column the database no longer has (a bad migration). */
 async function withBrokenNotesTable<T>(run: () => Promise<T>): Promise<T> {
-  const admin = new Client({ connectionString: pg.url });
+  const admin = new Client({ connectionString: rig.pg.url });
   await admin.connect();
   await admin.query('alter table notes rename column title to title_renamed');
   try {
@@ -45,8 +42,8 @@ async function withBrokenNotesTable<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('error tracking (OBS-4)', () => {
-  test('when a request hits an unexpected error, then Sentry receives it with environment, release and request id, and without credentials', async () => {
+describe('OBS-4: error tracking', () => {
+  test('OBS-2: when a request hits an unexpected error, then Sentry receives it with environment, release and request id, and without credentials', async () => {
     const token = await signUp(app.url);
     const reply = await withBrokenNotesTable(() =>
       send(`${app.url}/api/v1/notes`, {
@@ -95,7 +92,7 @@ describe('error tracking (OBS-4)', () => {
     });
     const missing = await send(`${app.url}/no/such/page`);
     expect([bad.status, missing.status]).toEqual([400, 404]);
-    await delay(2_000);
+    await sleep(2_000);
     expect(events().length).toBe(before);
   });
 
@@ -109,7 +106,7 @@ describe('error tracking (OBS-4)', () => {
       setInterval(() => {}, 1000);
     `;
     const child = spawn(process.execPath, ['--import', './dist/instrument.js', '-e', script], {
-      cwd: ROOT,
+      cwd: REPO,
       env: {
         PATH: process.env.PATH,
         APP_ENV: 'testing',

@@ -1,29 +1,23 @@
 import { connect } from 'node:net';
 import { Client } from 'pg';
-import { type AppProcess, migrate, startApp, stopApp } from './support/app';
-import { eventually, json, send, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { reportFigure } from '../support/report';
+import { eventually } from '../support/waiting';
+import type { AppProcess } from './support/app';
+import { json, send, signUp } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(60_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let app: AppProcess;
 
 beforeAll(async () => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
-  app = await startApp({
-    DATABASE_URL: pg.url,
+  app = await rig.start({
     WEB_CONCURRENCY: '1',
     HEADERS_TIMEOUT_MS: '1000',
     REQUEST_TIMEOUT_MS: '2000',
   });
   await app.waitForLog((l) => l.msg === 'ready to serve');
-});
-afterAll(async () => {
-  await stopApp(app);
-  pg.destroy();
 });
 
 /**
@@ -57,7 +51,7 @@ function trickle(first: string, drip: string): Promise<{ received: string; ms: n
   });
 }
 
-describe('timeouts against slow clients (SRV-3)', () => {
+describe('SRV-3: timeouts against slow clients', () => {
   test('when a client trickles headers forever (slowloris), then headersTimeout cuts it off with 408', async () => {
     const { received, ms } = await trickle('GET /health HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: yes\r\n');
     reportFigure(`slowloris header trickle cut after ${ms} ms (HEADERS_TIMEOUT_MS=1000)`);
@@ -76,7 +70,7 @@ describe('timeouts against slow clients (SRV-3)', () => {
 
   test('when a handler takes longer than REQUEST_TIMEOUT_MS, then the client gets 503 problem+json and the app keeps serving', async () => {
     const token = await signUp(app.url);
-    const locker = new Client({ connectionString: pg.url });
+    const locker = new Client({ connectionString: rig.pg.url });
     await locker.connect();
     await locker.query('begin');
     await locker.query('lock table auth_sessions in access exclusive mode');

@@ -1,6 +1,6 @@
-import { type AppProcess, migrate, startApp, stopApp } from './support/app';
-import { eventually, send, signUp } from './support/client';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
+import { eventually } from '../support/waiting';
+import type { AppProcess } from './support/app';
+import { send, signUp } from './support/client';
 import {
   type Envelope,
   type OtlpSpan,
@@ -8,10 +8,11 @@ import {
   type Receiver,
   sentryReceiver,
 } from './support/receivers';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(60_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig();
 let otlp: Receiver<OtlpSpan>;
 let sentry: Receiver<Envelope>;
 let app: AppProcess;
@@ -20,13 +21,10 @@ const SERVER = 2; // OTLP SpanKind
 const CLIENT = 3;
 
 beforeAll(async () => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
   otlp = await otlpReceiver();
   sentry = await sentryReceiver();
-  // Both on at once: the point is that they coexist (OBS-4 and OBS-8).
-  app = await startApp({
-    DATABASE_URL: pg.url,
+  // Both on at once: the point is that they coexist.
+  app = await rig.start({
     WEB_CONCURRENCY: '1',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
     SENTRY_DSN: `${sentry.url.replace('//', '//publickey@')}/1`,
@@ -34,13 +32,11 @@ beforeAll(async () => {
   await app.waitForLog((l) => l.msg === 'ready to serve');
 });
 afterAll(async () => {
-  await stopApp(app);
   await otlp.close();
   await sentry.close();
-  pg.destroy();
 });
 
-describe('distributed tracing (OBS-8)', () => {
+describe('OBS-8: distributed tracing', () => {
   test('when a request is served, then its HTTP server span and its database spans reach the OTLP receiver in one trace, and its log line carries that trace id', async () => {
     const token = await signUp(app.url);
     const reply = await send(`${app.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });

@@ -1,26 +1,20 @@
-import { type AppProcess, migrate, startApp, stopApp, waitForWorkers } from './support/app';
-import { eventually, loadUntil, send, signUp } from './support/client';
-import { freePort } from './support/ports';
-import { type PrivatePostgres, startPrivatePostgres } from './support/postgres';
-import { reportFigure } from './support/report';
+import { freePort } from '../support/net';
+import { reportFigure } from '../support/report';
+import { eventually } from '../support/waiting';
+import { type AppProcess, waitForWorkers } from './support/app';
+import { loadUntil, send, signUp } from './support/client';
+import { useFaultRig } from './support/rig';
 
 jest.setTimeout(120_000);
 
-let pg: PrivatePostgres;
+const rig = useFaultRig({ perTest: true });
 let app: AppProcess | undefined;
-
-beforeAll(() => {
-  pg = startPrivatePostgres();
-  migrate(pg.url);
-});
-afterEach(() => stopApp(app));
-afterAll(() => pg.destroy());
 
 const CONCURRENCY = 8;
 
-describe('worker supervision (SRV-1, SRV-2)', () => {
+describe('SRV-1, SRV-2: worker supervision', () => {
   test('when a worker is killed with SIGKILL under load, then it is replaced and only requests it held fail', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, WEB_CONCURRENCY: '2' });
+    app = await rig.start({ WEB_CONCURRENCY: '2' });
     await waitForWorkers(app, 2);
     const token = await signUp(app.url);
     const [victim, survivor] = app.workerPids();
@@ -58,8 +52,8 @@ describe('worker supervision (SRV-1, SRV-2)', () => {
 
   test('when workers die as fast as they start, then the primary stops with a crash-loop line and exit 1', async () => {
     // Nothing listens on this port: every worker fails to reach its database at start-up and exits 1.
-    app = await startApp({
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${freePort()}/postgres`,
+    app = await rig.start({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
       WEB_CONCURRENCY: '2',
     });
     const { code } = await app.exited;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, run } from './support/processes';
+import { REPO, run } from '../support/processes';
 
 /**
  * The backup and drill units (deploy/setup-pgbackrest.sh installs them), checked by systemd's own analyzers:

@@ -10,8 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
+import { REPO, run, runOk } from '../support/processes';
 import { adminUrl, connect, databaseUrl, freshDatabase } from './support/postgres';
-import { REPO, run, runOk } from './support/processes';
 
 /**
  * Backup and restore drill (DB-4) on a real PostgreSQL 15: a populated database is dumped by deploy/backup.sh and
@@ -74,7 +74,7 @@ afterAll(async () => {
   await admin.destroy();
 });
 
-describe('backup and restore', () => {
+describe('DB-4: backup and restore', () => {
   test('when backup.sh runs, then it writes a custom-format dump with a matching checksum', () => {
     const result = backup();
     expect(result.status).toBe(0);

@@ -4,17 +4,12 @@ import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
+import { freePort } from '../support/net';
+import { REPO, run } from '../support/processes';
+import { waitFor } from '../support/waiting';
+import { type AppProcess, randomSecret, startBuiltApp } from './support/app';
 import { send } from './support/http';
 import { connect } from './support/postgres';
-import {
-  type AppProcess,
-  eventually,
-  freePort,
-  REPO,
-  randomSecret,
-  run,
-  startBuiltApp,
-} from './support/processes';
 
 /**
  * Least privilege on the database (DB-2, DB-15): deploy/create-db-roles.sh creates the owner and runtime roles on
@@ -224,7 +219,7 @@ describe('database roles', () => {
     await owner.destroy(); // so every connection named 'shipshape' below is the app's
     app = await startBuiltApp({ databaseUrl: runtimeUrl, logFile: join(dir, 'app.log') });
     const base = `http://127.0.0.1:${app.port}`;
-    const ready = await eventually('the app to be ready', async () => {
+    const ready = await waitFor('the app to be ready', async () => {
       const res = await send(`${base}/health/ready`).catch(() => undefined);
       return res?.status === 200 ? res : undefined;
     });

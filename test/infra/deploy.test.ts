@@ -13,12 +13,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
 import { shippedMigrations } from '../../src/db/migrations';
+import { freePort } from '../support/net';
+import { type CommandResult, REPO, run, runOk } from '../support/processes';
+import { waitFor } from '../support/waiting';
+import { randomSecret } from './support/app';
 import { send } from './support/http';
 import { connect, freshDatabase } from './support/postgres';
-import { eventually, freePort, REPO, type RunResult, randomSecret, run, runOk } from './support/processes';
 
 /**
- * The deploy drill (DB-1, OPS-1..5), for real in a temporary root: deploy.sh builds each version from a git
+ * The deploy drill, for real in a temporary root: deploy.sh builds each version from a git
  * repository, migrates a PostgreSQL 15 database, switches `current`, reloads and smoke-tests; rollback.sh goes
  * back. The only stand-in is systemctl's reload-or-restart: it does what the unit does (ExecStart the first time,
  * ExecReload=kill -HUP $MAINPID after), since there is no systemd to ask here.
@@ -70,7 +73,11 @@ function release(tag: string, semver: string): void {
   git('tag', tag);
 }
 
-async function script(name: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+async function script(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CommandResult> {
   await reloadsSettled();
   const result = run(join(REPO, 'deploy', name), args, {
     env: {
@@ -103,14 +110,14 @@ const drillTableExists = () => db.schema.hasTable('release_drill');
 async function reloadsSettled(): Promise<void> {
   const reloads = `${pidFile}.reloads`;
   const sent = existsSync(reloads) ? readFileSync(reloads, 'utf8').split('\n').filter(Boolean).length : 0;
-  await eventually(
+  await waitFor(
     `the app to finish ${sent} reload(s)`,
     async () => {
       const log = existsSync(appLog) ? readFileSync(appLog, 'utf8') : '';
       const finished = log.match(/"msg":"reload(: done| stopped| cancelled)/g)?.length ?? 0;
       return finished >= sent ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000 },
   );
 }
 
@@ -191,7 +198,7 @@ afterAll(async () => {
 });
 
 describe('deploy drill', () => {
-  test('when v1 is deployed on an empty root, then it is built, migrated, started and passes its smoke test', async () => {
+  test('DB-1, OPS-1: when v1 is deployed on an empty root, then it is built, migrated, started and passes its smoke test', async () => {
     const result = await script('deploy.sh', ['v1']);
     expect(result.stderr).toContain('smoke: passed');
     expect(result.status).toBe(0);
@@ -204,7 +211,7 @@ describe('deploy drill', () => {
     ]);
   });
 
-  test('when v2 with a migration is deployed under traffic, then no request fails and the same process serves v2', async () => {
+  test('OPS-4: when v2 with a migration is deployed under traffic, then no request fails and the same process serves v2', async () => {
     const pid = primaryPid();
     // A client asking all through the deploy, one connection per request (curl), as separate process: deploy.sh
     // blocks this one. Any status other than 200, or 000 for a refused or cut connection, is a dropped request.
@@ -236,7 +243,7 @@ describe('deploy drill', () => {
     expect(primaryPid()).toBe(pid);
   });
 
-  test('when rollback.sh is asked to undo migrations, then v1 serves again on the v1 schema', async () => {
+  test('OPS-2: when rollback.sh is asked to undo migrations, then v1 serves again on the v1 schema', async () => {
     const result = await script('rollback.sh', [], { SHIPSHAPE_ROLLBACK_MIGRATIONS: '1' });
     expect(result.stderr).toContain('smoke: passed');
     expect(result.status).toBe(0);
@@ -245,7 +252,7 @@ describe('deploy drill', () => {
     expect(await drillTableExists()).toBe(false);
   });
 
-  test('when v3 fails its smoke test, then deploy.sh rolls back to v1 by itself and exits non-zero', async () => {
+  test('OPS-2, OPS-5: when v3 fails its smoke test, then deploy.sh rolls back to v1 by itself and exits non-zero', async () => {
     const result = await script('deploy.sh', ['v3'], { SMOKE_TIMEOUT: '10' });
     expect(result.stderr).toContain('smoke: FAILED');
     expect(result.stderr).toContain('rolled back to v1');
@@ -255,7 +262,7 @@ describe('deploy drill', () => {
     expect((await send(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
   });
 
-  test('when v2 is deployed again keeping no extra release, then it reuses its build and prunes v3', async () => {
+  test('OPS-1: when v2 is deployed again keeping no extra release, then it reuses its build and prunes v3', async () => {
     const result = await script('deploy.sh', ['v2'], { SHIPSHAPE_KEEP_RELEASES: '0' });
     expect(result.stderr).toContain('already built');
     expect(result.status).toBe(0);

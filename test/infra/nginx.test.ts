@@ -4,22 +4,15 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config';
+import { REPO, run, runOk } from '../support/processes';
+import { waitFor } from '../support/waiting';
+import { type AppProcess, randomSecret, startBuiltApp } from './support/app';
 import { type RawResponse, send } from './support/http';
 import { type PrivateNginx, privateNginx } from './support/nginx';
-import {
-  type AppProcess,
-  eventually,
-  REPO,
-  randomSecret,
-  run,
-  runOk,
-  startBuiltApp,
-} from './support/processes';
 
 /**
  * The shipped nginx site (nginx/) in front of the real built app in production mode, on a private prefix
- * and high ports with a self-signed certificate (PXY-1..7, SEC-3, SEC-4, SEC-5, SEC-13's edge part, SEC-15,
- * PRF-2, PRF-3).
+ * and high ports with a self-signed certificate.
  */
 jest.setTimeout(120_000);
 
@@ -48,7 +41,7 @@ beforeAll(async () => {
   http = (path) => `http://localhost:${nginx.httpPort}${path}`;
   writeFileSync(join(nginx.dir, 'public', 'static', 'app.css'), `${'body { color: #222; }\n'.repeat(40)}`);
   await nginx.start();
-  await eventually('the app behind nginx', async () => {
+  await waitFor('the app behind nginx', async () => {
     const res = await send(https('/health/startup'), { ca });
     return res.status === 200 || undefined;
   });
@@ -61,7 +54,7 @@ afterAll(async () => {
 
 /** The app writes its log asynchronously: wait for a line rather than read the file once. */
 const appLogged = (text: string) =>
-  eventually(`the app to log ${text}`, async () =>
+  waitFor(`the app to log ${text}`, async () =>
     readFileSync(join(work, 'app.log'), 'utf8').includes(text) ? true : undefined,
   );
 
@@ -74,7 +67,7 @@ const SECURITY_HEADERS = [
   'permissions-policy',
 ];
 
-/** Every security header present exactly once, HSTS for at least a year, and no version in Server (SEC-8). */
+/** Every security header present exactly once, HSTS for at least a year, and no version in Server. */
 function expectSecurityHeaders(res: RawResponse): void {
   for (const name of SECURITY_HEADERS) {
     expect({ name, value: res.headers[name] }).toEqual({ name, value: expect.any(String) });
@@ -88,8 +81,8 @@ function expectSecurityHeaders(res: RawResponse): void {
   expect(res.headers.server).toBe('nginx');
 }
 
-describe('nginx configuration', () => {
-  test('when nginx -t checks the rendered site with Debian-like defaults, then it passes with no error', () => {
+describe('PXY-1: nginx configuration', () => {
+  test('PXY-7: when nginx -t checks the rendered site with Debian-like defaults, then it passes with no error', () => {
     const result = nginx.test();
     expect(result.output).toContain('syntax is ok');
     expect(result.output).toContain('test is successful');
@@ -97,7 +90,7 @@ describe('nginx configuration', () => {
     expect(result.status).toBe(0);
   });
 
-  test('when rendered with the defaults, then the upstream is exactly the bind of the app defaults', () => {
+  test('SRV-5: when rendered with the defaults, then the upstream is exactly the bind of the app defaults', () => {
     const site = runOk(join(REPO, 'deploy', 'render-nginx-site.sh'), [], {
       env: { ...process.env, SHIPSHAPE_SERVER_NAME: 'api.example.com' },
     }).stdout;
@@ -126,14 +119,14 @@ describe('nginx configuration', () => {
   });
 });
 
-describe('redirects and names', () => {
-  test('when a client asks over plain HTTP, then 301 sends it to the same path over HTTPS', async () => {
+describe('PXY-6: redirects and names', () => {
+  test('SEC-3: when a client asks over plain HTTP, then 301 sends it to the same path over HTTPS', async () => {
     const res = await send(http('/api/v1/notes?limit=5'));
     expect(res.status).toBe(301);
     expect(res.headers.location).toBe(`https://localhost:${nginx.httpsPort}/api/v1/notes?limit=5`);
   });
 
-  test('when certbot asks for an ACME challenge over HTTP, then nginx serves the file without a redirect', async () => {
+  test('PXY-3: when certbot asks for an ACME challenge over HTTP, then nginx serves the file without a redirect', async () => {
     writeFileSync(join(nginx.dir, 'acme', '.well-known', 'acme-challenge', 'token-1'), 'token-1.key');
     const res = await send(http('/.well-known/acme-challenge/token-1'));
     expect(res.status).toBe(200);
@@ -168,7 +161,7 @@ describe('redirects and names', () => {
   });
 });
 
-describe('headers on every kind of response', () => {
+describe('SEC-4, SEC-8: headers on every kind of response', () => {
   test('when the app answers an API call, then every security header is there once', async () => {
     const res = await send(https('/api/v1/openapi.json'), { ca, localAddress: '127.0.0.5' });
     expect(res.status).toBe(200);
@@ -176,7 +169,7 @@ describe('headers on every kind of response', () => {
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
-  test('when nginx serves a static file, then it has the security headers and a year of caching', async () => {
+  test('PXY-2, PRF-2: when nginx serves a static file, then it has the security headers and a year of caching', async () => {
     const res = await send(https('/static/app.css'), { ca });
     expect(res.status).toBe(200);
     expectSecurityHeaders(res);
@@ -197,7 +190,7 @@ describe('headers on every kind of response', () => {
     expectSecurityHeaders(res);
   });
 
-  test('when a body is over the app limit, then the app 413 problem+json carries the security headers', async () => {
+  test('SEC-15: when a body is over the app limit, then the app 413 problem+json carries the security headers', async () => {
     const res = await send(https('/api/v1/notes'), {
       ca,
       localAddress: '127.0.0.5',
@@ -210,7 +203,7 @@ describe('headers on every kind of response', () => {
     expectSecurityHeaders(res);
   });
 
-  test('when a body is over nginx client_max_body_size, then nginx 413 carries the security headers', async () => {
+  test('SEC-15: when a body is over nginx client_max_body_size, then nginx 413 carries the security headers', async () => {
     const res = await send(https('/api/v1/notes'), {
       ca,
       localAddress: '127.0.0.5',
@@ -231,7 +224,7 @@ describe('headers on every kind of response', () => {
   });
 });
 
-describe('compression', () => {
+describe('PXY-4, PRF-3: compression', () => {
   test('when a client accepts gzip, then the API JSON arrives compressed and intact', async () => {
     const res = await send(https('/api/v1/openapi.json'), {
       ca,
@@ -267,14 +260,14 @@ describe('request ids and client addresses', () => {
     const id = String(res.headers['x-request-id']);
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     await appLogged(`"requestId":"${id}"`);
-    await eventually('nginx to log the id', async () =>
+    await waitFor('nginx to log the id', async () =>
       readFileSync(join(nginx.dir, 'logs', 'shipshape.access.log'), 'utf8').includes(`"request_id":"${id}"`)
         ? true
         : undefined,
     );
   });
 
-  test('when a client spoofs X-Forwarded-For, then the app still limits its real address', async () => {
+  test('PXY-5: when a client spoofs X-Forwarded-For, then the app still limits its real address', async () => {
     const statuses: number[] = [];
     for (let i = 0; i <= APP_RATE_LIMIT; i += 1) {
       const res = await send(https('/api/v1/openapi.json'), {
@@ -292,7 +285,7 @@ describe('request ids and client addresses', () => {
     expect(other.status).toBe(200);
   });
 
-  test('when one address hammers /api/v1/auth/, then nginx answers 429 before the app does', async () => {
+  test('SEC-2: when one address hammers /api/v1/auth/, then nginx answers 429 before the app does', async () => {
     const answers: { status: number; type: string }[] = [];
     for (let i = 0; i < 14; i += 1) {
       const res = await send(https('/api/v1/auth/login'), {
@@ -311,7 +304,7 @@ describe('request ids and client addresses', () => {
   });
 });
 
-describe('TLS and the Mozilla HTTP Observatory', () => {
+describe('SEC-4, SEC-5: TLS and the Mozilla HTTP Observatory', () => {
   test('when sslscan probes the site, then only TLS 1.2 and 1.3 with forward-secret AEAD suites answer', () => {
     const xml = runOk('sslscan', ['--no-colour', '--xml=-', `localhost:${nginx.httpsPort}`]).stdout;
     const protocols = [...xml.matchAll(/<protocol type="(\w+)" version="([\d.]+)" enabled="(\d)"/g)].map(

@@ -1,22 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createDatabase } from '../../src/db/knex';
 import { createLogger } from '../../src/observability/logger';
 import { connectRedis, type RedisConnection } from '../../src/wiring/redis';
 import { testConfig, testDatabaseUrl } from '../support/harness';
-import { TSX_CLI } from '../support/run-command';
-
-/** A real redis-server on a free loopback port, with no persistence, stopped after the tests. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/net';
+import { TSX_CLI } from '../support/processes';
 
 const silent = createLogger({ level: 'silent', pretty: false });
 let redisServer: ChildProcess;
@@ -24,6 +14,7 @@ let redis: RedisConnection;
 let redisUrl: string;
 const db = createDatabase({ url: testDatabaseUrl(), poolMin: 0, poolMax: 2 });
 
+/** A real redis-server on a free loopback port, with no persistence, stopped after the tests. */
 beforeAll(async () => {
   const port = await freePort();
   redisServer = spawn(
@@ -57,7 +48,7 @@ const twoProcesses = (env: Record<string, string>) =>
     createApp({ config: testConfig({ ...env, REDIS_URL: redisUrl }), db, logger: silent, redis }),
   );
 
-test('when two processes share Redis, then the general limit is one limit across both (SEC-2)', async () => {
+test('SEC-2: when two processes share Redis, then the general limit is one limit across both', async () => {
   const [first, second] = twoProcesses({ RATE_LIMIT_MAX: '4' });
   const statuses = [];
   for (const app of [first, second, first, second, first, second]) {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
-import { REPO, run } from './support/processes';
+import { REPO, run } from '../support/processes';
 
 /**
- * The shipped units, checked by systemd's own analyzers (SRV-6, CFG-7, OBS-7). There is no systemd as PID 1 here,
+ * The shipped units, checked by systemd's own analyzers. There is no systemd as PID 1 here,
  * so the units are verified and scored offline rather than started.
  */
 const SYSTEMD = join(REPO, 'systemd');
@@ -29,11 +29,14 @@ const seconds = (value: string) => {
 };
 
 describe('systemd units', () => {
-  test.each(UNITS)('when systemd-analyze verify reads %s, then it prints nothing and exits 0', (unit) => {
-    const result = run('systemd-analyze', ['verify', `./${unit}`], { cwd: SYSTEMD });
-    expect(result.stdout + result.stderr).toBe('');
-    expect(result.status).toBe(0);
-  });
+  test.each(UNITS)(
+    'SRV-6: when systemd-analyze verify reads %s, then it prints nothing and exits 0',
+    (unit) => {
+      const result = run('systemd-analyze', ['verify', `./${unit}`], { cwd: SYSTEMD });
+      expect(result.stdout + result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
 
   test.each(['shipshape.service', 'shipshape-backup.service'])(
     'when systemd-analyze security scores %s offline, then the exposure is at most 1.5',
@@ -50,7 +53,7 @@ describe('systemd units', () => {
     },
   );
 
-  test('when the app unit is read, then it runs node on the current release as its own user, always restarted', () => {
+  test('SRV-6, SEC-14: when the app unit is read, then it runs node on the current release as its own user, always restarted', () => {
     const unit = settings('shipshape.service');
     expect(unit.get('User')).toEqual(['shipshape']);
     expect(unit.get('WorkingDirectory')).toEqual(['/srv/shipshape/current']);
@@ -81,7 +84,7 @@ describe('systemd units', () => {
     expect(timer.get('WantedBy')).toEqual(['timers.target']);
   });
 
-  test('when the journald drop-in is read, then logs persist with a size cap and a retention limit', () => {
+  test('OBS-7: when the journald drop-in is read, then logs persist with a size cap and a retention limit', () => {
     const text = readFileSync(join(SYSTEMD, 'journald.conf.d', 'shipshape.conf'), 'utf8');
     expect(text).toMatch(/^\[Journal\]$/m);
     expect(text).toMatch(/^Storage=persistent$/m);

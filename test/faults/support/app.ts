@@ -2,9 +2,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './ports';
-
-export const ROOT = join(__dirname, '..', '..', '..');
+import { freePort } from '../../support/net';
+import { REPO } from '../../support/processes';
 
 export interface LogLine {
   level: string;
@@ -27,9 +26,9 @@ export interface AppProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** Migrates the database the way a deploy does: the CLI, as a step before the app starts (DB-1). */
+/** Migrates the database the way a deploy does: the CLI, as a step before the app starts. */
 export function migrate(databaseUrl: string): void {
-  execFileSync(process.execPath, [join(ROOT, 'dist/cli/migrate.js'), 'latest'], {
+  execFileSync(process.execPath, [join(REPO, 'dist/cli/migrate.js'), 'latest'], {
     env: { ...process.env, APP_ENV: 'production', DATABASE_URL: databaseUrl, ...productionSecrets() },
     stdio: 'pipe',
   });
@@ -44,12 +43,12 @@ function productionSecrets() {
  * with its JSON log lines collected. Rate limits are lifted: the load comes from one loopback address.
  */
 export async function startApp(env: Record<string, string>): Promise<AppProcess> {
-  if (!existsSync(join(ROOT, 'dist/main.js')))
+  if (!existsSync(join(REPO, 'dist/main.js')))
     throw new Error('dist/main.js is missing: run npm run build first');
-  const port = freePort();
-  const metricsPort = freePort();
+  const port = await freePort();
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', './dist/instrument.js', 'dist/main.js'], {
-    cwd: ROOT,
+    cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       APP_ENV: 'production',

@@ -115,20 +115,3 @@ export async function loadUntil(
   agent.destroy();
   return result;
 }
-
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until the check passes; throws with the last reason after the deadline. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await check();
-    } catch (error) {
-      last = error;
-    }
-    await delay(everyMs);
-  }
-  throw last instanceof Error ? last : new Error(String(last));
-}

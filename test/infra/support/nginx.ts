@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/net';
+import { REPO, run, runOk } from '../../support/processes';
 import { selfSignedCertArgs } from '../../support/tls';
-import { eventually, freePort, REPO, run, runOk } from './processes';
+import { waitFor } from '../../support/waiting';
 
 export interface PrivateNginx {
   dir: string;
@@ -99,7 +101,7 @@ export async function privateNginx(upstream: string): Promise<PrivateNginx> {
     },
     async start() {
       child = spawn('nginx', [...args, '-g', 'daemon off;'], { stdio: 'ignore' });
-      await eventually(
+      await waitFor(
         'nginx to write its pid file',
         async () => existsSync(join(dir, 'nginx.pid')) || undefined,
       );

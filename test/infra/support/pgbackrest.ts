@@ -12,7 +12,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort, REPO, type RunResult, run, runOk } from './processes';
+import { freePort } from '../../support/net';
+import { REPO, type CommandResult as RunResult, run, runOk } from '../../support/processes';
+import { waitFor } from '../../support/waiting';
 
 /**
  * Private PostgreSQL 15 clusters backed up by pgBackRest with the shipped templates, and a private sshd standing
@@ -190,12 +192,12 @@ export async function backedUpCluster(options: { tcp?: boolean } = {}): Promise<
       const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
       process.kill(pid, 'SIGKILL');
       // Backends notice the postmaster's death and exit; nothing may still hold the socket or write files.
-      await eventually('the killed cluster to stop accepting connections', async () =>
+      await waitFor('the killed cluster to stop accepting connections', async () =>
         run(join(PG_BIN, 'pg_isready'), ['--host', socket, '--port', String(port)]).status === 2
           ? true
           : undefined,
       );
-      await eventually('the backends to exit', async () =>
+      await waitFor('the backends to exit', async () =>
         run('fuser', [data]).status !== 0 ? true : undefined,
       );
     },
@@ -321,7 +323,7 @@ export async function backupHost(): Promise<BackupHost> {
     log += chunk;
   });
   const ssh = `ssh -p ${port} -i ${join(dir, 'client')} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(dir, 'known_hosts')}`;
-  await eventually(`sshd on port ${port} (${log})`, async () =>
+  await waitFor(`sshd on port ${port} (${log})`, async () =>
     asPostgres('bash', ['-c', `${ssh} ${user}@127.0.0.1 true`]).status === 0 ? true : undefined,
   );
   return {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports';
+import { freePort } from './net';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -19,15 +19,15 @@ const asPostgres = (command: string, args: string[]) =>
   execFileSync('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { stdio: 'pipe' });
 
 /**
- * A throw-away PostgreSQL 15 cluster of our own on a random high port, so a test can stop and start it
- * without touching the shared cluster on 5432 that other suites use. Trust auth on loopback only.
+ * A throw-away PostgreSQL 15 cluster of our own on a free port, so a test can stop and start it without
+ * touching the shared cluster on 5432 that other suites use. Trust auth on loopback only; needs root (runuser).
  */
-export function startPrivatePostgres(): PrivatePostgres {
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-pg-'));
   chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), 0);
   const data = join(dir, 'data');
   asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const port = freePort();
+  const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const pg: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -1,0 +1,105 @@
+import type { Case } from '../bench/cases';
+import { summarize, summaryJson, table, targets } from '../bench/report';
+import type { Sample } from '../bench/sampling';
+
+/**
+ * The benchmark's verdicts, from samples as bench/sampling.ts records them: what is reported, what is refused
+ * and which targets are met. The run itself is `npm run bench` (`.ci/steps/50-bench.sh` runs it quick in CI).
+ */
+
+const cases: Case[] = [
+  { id: 'raw', label: 'raw', kind: 'raw', workers: 1, method: 'GET', path: '/' },
+  { id: 'express', label: 'express', kind: 'express', workers: 1, method: 'GET', path: '/' },
+  { id: 'live-w1', label: 'live', kind: 'shipshape', workers: 1, method: 'GET', path: '/health/live' },
+  { id: 'list-w1', label: 'list', kind: 'shipshape', workers: 1, method: 'GET', path: '/api/v1/notes' },
+];
+
+function sample(caseId: string, requestsPerSecond: number, overrides: Partial<Sample> = {}): Sample {
+  return {
+    caseId,
+    round: 1,
+    attempt: 1,
+    requestsPerSecond,
+    p50Ms: 2,
+    p99Ms: 10,
+    socketErrors: 0,
+    badStatus: 0,
+    rssMb: 90,
+    largestRssMb: 90,
+    processes: 1,
+    readyMs: 300,
+    logBytesPerRequest: 200,
+    serverCpuUsPerRequest: 80,
+    foreignCores: 0,
+    hogs: [],
+    clean: true,
+    ...overrides,
+  };
+}
+
+const run = { connections: 50, seconds: 30, clusterWorks: false, databaseKind: 'PostgreSQL 15' };
+const verdict = (lines: string[], text: string) => lines.find((line) => line.includes(text))?.slice(0, 4);
+
+describe('PRF-4: the benchmark report', () => {
+  test('when samples are clean, then each figure is their median and ratios are to the reference servers', () => {
+    const summary = summarize(
+      cases,
+      [
+        sample('raw', 10_000),
+        sample('express', 5_000),
+        ...[5_500, 6_000, 9_000].map((rps) => sample('live-w1', rps)),
+        sample('list-w1', 3_000),
+      ],
+      false,
+    );
+    const live = summary.rows.find((r) => r.c.id === 'live-w1')?.figures;
+    expect(summary.referencesMeasured).toBe(true);
+    expect(live).toMatchObject({ requestsPerSecond: 6_000, vsRaw: 0.6, vsExpress: 1.2 });
+    expect(summaryJson(summary).find((r) => r.id === 'live-w1')).toMatchObject({ requestsPerSecond: 6_000 });
+    expect(table(summary).find((line) => line.startsWith('| live'))).toContain('6,000');
+  });
+
+  test('when a figure misses its target, then the report says MISS, and MET where it is met', () => {
+    const summary = summarize(
+      cases,
+      [
+        sample('raw', 10_000),
+        sample('express', 5_000),
+        sample('live-w1', 6_000, { p99Ms: 80, largestRssMb: 160 }),
+        sample('list-w1', 3_000),
+      ],
+      false,
+    );
+    const lines = targets(summary, run);
+    expect(verdict(lines, '/health/live >= 1.0x bare Express')).toBe('MET ');
+    expect(verdict(lines, 'GET /api/v1/notes >= 0.4x')).toBe('MET ');
+    expect(verdict(lines, '/health/live p99 <= 50 ms')).toBe('MISS');
+    expect(verdict(lines, 'RSS per shipshape process')).toBe('MISS');
+  });
+
+  test('when every sample of a case was noisy, then it is refused and no target is judged on it', () => {
+    const noisy = { clean: false, foreignCores: 0.9, hogs: ['other (1234)'] };
+    const summary = summarize(
+      cases,
+      [sample('raw', 10_000), sample('express', 5_000, noisy), sample('live-w1', 6_000, noisy)],
+      false,
+    );
+    expect(summary.referencesMeasured).toBe(false);
+    const live = summary.rows.find((r) => r.c.id === 'live-w1');
+    expect(live?.refused).toBe(true);
+    expect(live?.figures).toBeUndefined();
+    expect(table(summary).find((line) => line.startsWith('| live'))).toMatch(
+      /REFUSED: other processes used 0\.90 cores/,
+    );
+    expect(verdict(targets(summary, run), '/health/live >= 1.0x bare Express')).toBe('n/a ');
+  });
+
+  test('when the run is quick, then noisy samples still count: it proves the bench works and never refuses', () => {
+    const summary = summarize(
+      cases,
+      [sample('raw', 10_000, { clean: false }), sample('express', 5_000)],
+      true,
+    );
+    expect(summary.rows.every((r) => !r.refused)).toBe(true);
+  });
+});
