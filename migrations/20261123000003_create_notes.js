@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Notes, the owned resource. Ids are UUIDv7 (time-ordered), so the keyset pagination of a user's notes,
- * newest first, walks the (user_id, id) index and never sorts (DB-7).
+ * newest first, walks the (user_id, id) index and never sorts.
  */
 
 /** @param {import('knex').Knex} knex */

@@ -31,13 +31,13 @@ export interface AppDeps {
   db: Knex;
   logger: Logger;
   lifecycle?: Lifecycle;
-  /** A connected Redis client: rate-limit counters shared by every process (SEC-2). */
+  /** A connected Redis client: rate-limit counters shared by every process. */
   redis?: RedisCommander;
   /** Unexpected (5xx) errors only, e.g. for Sentry. */
   onUnexpectedError?: (error: unknown, context: { requestId: string }) => void;
   onRateLimited?: (limiter: string) => void;
   version?: string;
-  /** Prometheus counters and histograms for every request (OBS-5); absent in most tests. */
+  /** Prometheus counters and histograms for every request; absent in most tests. */
   metrics?: AppMetrics;
 }
 
@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, logger } = deps;
   const lifecycle = deps.lifecycle ?? new Lifecycle();
   const app = express();
-  app.disable('x-powered-by'); // SEC-8
+  app.disable('x-powered-by');
   app.set('etag', false); // API JSON is personal and no-store: hashing every body buys nothing
   app.set('trust proxy', config.http.trustProxy);
   app.response.json = sendJson;
@@ -66,14 +66,14 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(
     requestEnvelope({
-      logger, // OBS-1: one access line per request
-      isQuiet: isHealthPath, // OBS-3
-      metrics: deps.metrics, // OBS-5
-      applySecurityHeaders: securityHeaders({ hsts: config.strict }), // SEC-4, SEC-5
-      requestTimeoutMs: config.http.requestTimeoutMs, // SRV-3: 503 rather than a hang
+      logger, // one access line per request
+      isQuiet: isHealthPath,
+      metrics: deps.metrics,
+      applySecurityHeaders: securityHeaders({ hsts: config.strict }),
+      requestTimeoutMs: config.http.requestTimeoutMs, // 503 rather than a hang
     }),
   );
-  if (sentryEnabled()) app.use(sentryRequestScope()); // OBS-4
+  if (sentryEnabled()) app.use(sentryRequestScope());
   mountHealthRoutes(app, { db, lifecycle, shippedMigrations: shippedMigrations() });
   app.use(corsPolicy(config.cors.origins));
   app.use(
@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   );
 
   const api = express.Router();
-  api.use(rememberMountPath()); // route labels read '/api/v1/notes/:id' (OBS-5)
+  api.use(rememberMountPath()); // route labels read '/api/v1/notes/:id'
   if (config.features.openapi) {
     const document = buildOpenApiDocument(routes, {
       version: deps.version ?? '0.0.0',

@@ -1,5 +1,5 @@
 // First, so OpenTelemetry and Sentry patch http, express, knex and pg before anything requires them; a no-op
-// when `node --import ./dist/instrument.js` has already loaded it (OBS-4, OBS-8).
+// when `node --import ./dist/instrument.js` has already loaded it.
 import './instrument.js';
 import cluster from 'node:cluster';
 import { type Config, loadConfigOrExit } from './config/index.js';
@@ -9,7 +9,7 @@ import { runWorker } from './process/worker.js';
 import { version } from './version.js';
 
 /**
- * Several workers only where they help and work (SRV-2): not in development (one process reloads faster and
+ * Several workers only where they help and work: not in development (one process reloads faster and
  * debugs simpler), not on the embedded database (PGlite lives inside one process), not with
  * WEB_CONCURRENCY=1 (containers scale by replicas; see docs/process-model.md).
  */

@@ -9,7 +9,7 @@ export interface RunningServer {
   url: string;
   /**
    * Stops accepting, lets in-flight requests finish up to the deadline, closes keep-alive connections as
-   * they go idle, then cuts whatever is left. True if everything finished in time (SRV-4).
+   * they go idle, then cuts whatever is left. True if everything finished in time.
    */
   close(deadlineMs: number): Promise<boolean>;
 }
@@ -28,7 +28,7 @@ const checkingInterval = (http: Config['http']) =>
   Math.max(250, Math.min(5_000, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 4)));
 
 /**
- * The listener with its timeouts set on purpose (SRV-3): headersTimeout cuts a slowloris header trickle,
+ * The listener with its timeouts set on purpose: headersTimeout cuts a slowloris header trickle,
  * requestTimeout a body that never ends, keepAliveTimeout outlives nginx's upstream keepalive (60 s) so nginx
  * never reuses a socket the app has just closed.
  */

@@ -4,7 +4,7 @@ import { MIGRATIONS_DIR } from '../db/knex.js';
 import { openForCommand, print } from './database.js';
 
 const USAGE = `usage: npm run migrate -- latest | rollback [--all] | status | make NAME
-  latest    apply every pending migration (a deploy step in staging and production: DB-1)
+  latest    apply every pending migration (a deploy step in staging and production)
   rollback  undo the last batch (--all: every migration)
   status    list applied and pending migrations; exits 1 when any is pending
   make      write a new migration file with up and down`;

@@ -6,7 +6,7 @@ import { openForCommand, print } from './database.js';
 
 const DEMO_EMAIL = 'demo@example.test';
 
-/** Demo data for a developer's database; refused anywhere else, so no test data reaches production (DB-8). */
+/** Demo data for a developer's database; refused anywhere else, so no test data reaches production. */
 async function seed(): Promise<void> {
   const { config, db, close } = await openForCommand();
   try {

@@ -8,7 +8,7 @@ export interface DependencyCheck {
 
 /**
  * A round trip to the database, answered within the deadline whatever the pool is doing: a probe that hangs
- * is worse than one that says "down" (HLT-2).
+ * is worse than one that says "down".
  */
 export async function checkDatabase(db: Knex, deadlineMs = 2_000): Promise<DependencyCheck> {
   const started = performance.now();

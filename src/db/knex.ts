@@ -40,7 +40,7 @@ export interface DatabaseOptions {
   url: string;
   poolMin: number;
   poolMax: number;
-  /** Log queries at least this slow, with the logger (DB-7); unset or 0 is off. */
+  /** Log queries at least this slow, with the logger; unset or 0 is off. */
   slowQueryMs?: number;
   /** knex's own warnings (pool acquisition failures, deprecations) go here instead of the console. */
   logger?: Logger;
@@ -71,7 +71,7 @@ export function preparedQuery<T>(db: Knex, name: string, sql: string, bindings: 
   return preparing.has(db) ? query.options({ name }) : query;
 }
 
-/** knex over pg (DB-2): the URL comes from the environment, the pool is small and bounded (DB-3). */
+/** knex over pg: the URL comes from the environment, the pool is small and bounded. */
 export function createDatabase({ url, poolMin, poolMax, slowQueryMs = 0, logger }: DatabaseOptions): Knex {
   const log = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
     logger?.[level]({ knex: message }, 'knex');
@@ -101,7 +101,7 @@ interface QueryEvent {
 }
 
 /**
- * Makes slow queries visible (DB-7): a query that takes at least thresholdMs is logged at warn with its SQL
+ * Makes slow queries visible: a query that takes at least thresholdMs is logged at warn with its SQL
  * and duration, and the request id and trace id the logger's mixin adds. Bindings are never logged: they
  * hold emails, password hashes and note text. 0 turns it off. PostgreSQL's own log_min_duration_statement
  * sees the same from the server's side (docs/operations.md).

@@ -9,7 +9,7 @@ export function shippedMigrations(directory = MIGRATIONS_DIR): string[] {
     .sort();
 }
 
-/** Shipped migrations not yet applied: one query, cheap enough for every readiness probe (DB-1). */
+/** Shipped migrations not yet applied: one query, cheap enough for every readiness probe. */
 export async function pendingMigrations(db: Knex, shipped: string[]): Promise<string[]> {
   const hasTable = await db.schema.hasTable('knex_migrations');
   if (!hasTable) return shipped;

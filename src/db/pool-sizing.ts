@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.js';
 export const ADMIN_HEADROOM = 5;
 
 /**
- * DB-3: processes x pool max must fit in max_connections minus the superuser reserve and some headroom, or
+ * processes x pool max must fit in max_connections minus the superuser reserve and some headroom, or
  * under load the last pools to connect get "too many clients". Warns at start-up rather than at 3 a.m.
  */
 export async function warnOnUnsafePoolSize(

@@ -1,6 +1,6 @@
 /**
  * Where each probe answers: the one list of health paths. The routes mount it, the access log turns these
- * paths down to debug (OBS-3) and the tracer leaves them out (OBS-8). A leaf module: tracing reads it
+ * paths down to debug and the tracer leaves them out. A leaf module: tracing reads it
  * before express, knex and pg load.
  */
 export const PROBE_PATHS = {

@@ -13,7 +13,7 @@ export interface HealthOptions {
 }
 
 /**
- * Health (HLT-1,2), liveness (HLT-4), readiness (HLT-3) and startup (HLT-5) probes; never rate limited.
+ * Health, liveness, readiness and startup probes; never rate limited.
  * Mounted straight on the app rather than through a Router of their own: probes are the most frequent
  * requests a service gets, and a nested router costs every one of them a second dispatch.
  */

@@ -10,7 +10,7 @@ function carriesBody(headers: Record<string, string | string[] | undefined>): bo
 }
 
 /**
- * JSON bodies only, up to the limit (SEC-15). A body of another type is refused with 415 before it is read;
+ * JSON bodies only, up to the limit. A body of another type is refused with 415 before it is read;
  * the parser rejects malformed JSON (400) and oversized bodies (413) without buffering past the limit. One
  * middleware, and a request without a body (every GET) leaves it at once.
  */

@@ -73,14 +73,14 @@ function fromClientFault(error: unknown, req: Request): Problem | undefined {
 
 export interface ErrorHandlerOptions {
   logger: Logger;
-  /** development only: adds the message and stack of unexpected errors to the 500 body (CFG-1). */
+  /** development only: adds the message and stack of unexpected errors to the 500 body. */
   debug: boolean;
   /** Called for unexpected errors only (the 5xx that mean a bug), e.g. to report them to Sentry. */
   onUnexpectedError?: (error: unknown, context: { requestId: string }) => void;
 }
 
 /**
- * The one place errors become responses (SEC-8): operational problems and clients' faults get their status
+ * The one place errors become responses: operational problems and clients' faults get their status
  * and a clear detail; anything else is logged in full and answered with a generic 500 that names no internals.
  */
 export function errorHandler({ logger, debug, onUnexpectedError }: ErrorHandlerOptions): ErrorRequestHandler {

@@ -52,13 +52,13 @@ function limiter(
   });
 }
 
-/** The general limit per client IP (SEC-2). req.ip is trustworthy because TRUST_PROXY is explicit. */
+/** The general limit per client IP. req.ip is trustworthy because TRUST_PROXY is explicit. */
 export function generalRateLimit(options: RateLimitOptions): RequestHandler {
   return limiter('general', options, (req) => ipKeyGenerator(req.ip ?? 'unknown'));
 }
 
 /**
- * The stricter limit on /auth (SEC-2), keyed on IP and the email tried, so one attacker cannot lock a victim
+ * The stricter limit on /auth, keyed on IP and the email tried, so one attacker cannot lock a victim
  * out from elsewhere and one address cannot spray many accounts faster than the general limit allows.
  * Runs after the body parser, which it needs for the email.
  */

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import { Problem, sendProblem } from './problem.js';
 
 /**
- * A time budget for the request (SRV-3): past it the client gets 503 problem+json with Retry-After instead
+ * A time budget for the request: past it the client gets 503 problem+json with Retry-After instead
  * of a hang, and the connection is freed. Node's own server.requestTimeout only bounds receiving the request;
  * this bounds the handler (a slow query, a stuck dependency) as well. The caller clears the returned timer
  * when the response closes.

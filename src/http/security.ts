@@ -3,7 +3,7 @@ import cors from 'cors';
 import type { Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 
-/** An API serves no documents, so its policy forbids everything a browser could load or frame (SEC-5). */
+/** An API serves no documents, so its policy forbids everything a browser could load or frame. */
 const PERMISSIONS_POLICY = [
   'accelerometer=()',
   'camera=()',
@@ -39,7 +39,7 @@ function headersOf(middleware: RequestHandler): { set: [string, string][]; remov
 export type ApplySecurityHeaders = (res: ServerResponse) => void;
 
 /**
- * Security headers for a JSON API (SEC-5), HSTS where HTTPS is certain (SEC-4), no cached personal data.
+ * Security headers for a JSON API, HSTS where HTTPS is certain, no cached personal data.
  * helmet's defaults are written for HTML pages; five of them only ever mattered to documents in browsers
  * that are gone (X-XSS-Protection for the removed XSS auditor, X-Download-Options for IE8's "open" button,
  * X-DNS-Prefetch-Control and Origin-Agent-Cluster for pages, X-Permitted-Cross-Domain-Policies for Flash and
@@ -62,13 +62,13 @@ export function securityHeaders({ hsts }: { hsts: boolean }): ApplySecurityHeade
       xDownloadOptions: false,
       xPermittedCrossDomainPolicies: false,
       xXssProtection: false,
-      xPoweredBy: false, // never set in the first place: app.disable('x-powered-by') (SEC-8)
+      xPoweredBy: false, // never set in the first place: app.disable('x-powered-by')
     }),
   );
   const headers: [string, string][] = [
     ...set,
     ['Permissions-Policy', PERMISSIONS_POLICY],
-    // Responses carry account data; no shared cache or browser history may keep them (PRF-1: static files,
+    // Responses carry account data; no shared cache or browser history may keep them (static files,
     // which can be cached, are nginx's).
     ['Cache-Control', 'no-store'],
   ];
@@ -79,7 +79,7 @@ export function securityHeaders({ hsts }: { hsts: boolean }): ApplySecurityHeade
 }
 
 /**
- * CORS from an explicit allow-list (SEC-1): listed origins get credentials, every other origin gets no
+ * CORS from an explicit allow-list: listed origins get credentials, every other origin gets no
  * CORS headers at all, so the browser blocks it. Preflights are answered here with 204.
  */
 export function corsPolicy(origins: string[]): RequestHandler {

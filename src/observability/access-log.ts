@@ -2,11 +2,11 @@ import type { Request, Response } from 'express';
 import type { Logger } from './logger.js';
 
 /**
- * One compact JSON line per request (OBS-1): its id, method, URL, status, duration and user, written when the
- * response is done. No header dumps, nothing that could hold a credential (OBS-2), and no child logger per
+ * One compact JSON line per request: its id, method, URL, status, duration and user, written when the
+ * response is done. No header dumps, nothing that could hold a credential, and no child logger per
  * request: a line costs one object and one write, and a request that logs nothing costs a level check.
  * Paths `isQuiet` names (the probes, which arrive every few seconds from every balancer) log at debug, so they do
- * not drown real traffic (OBS-3); any 5xx logs at error.
+ * not drown real traffic; any 5xx logs at error.
  */
 export function logAccess(
   logger: Logger,

@@ -25,7 +25,7 @@ export function answerMetricsRequests(registry: Registry): void {
 }
 
 /**
- * In the primary: one scrape answered with the sum of every ready worker (OBS-5), using prom-client's
+ * In the primary: one scrape answered with the sum of every ready worker, using prom-client's
  * aggregation rules (sums, except gauges marked max/min/average). Unlike AggregatorRegistry.clusterMetrics it
  * asks only workers that finished starting, so a worker still loading its modules cannot stall the scrape;
  * a worker that does not answer within the timeout is left out of that scrape rather than failing it.

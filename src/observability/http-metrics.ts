@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppMetrics } from './metrics.js';
 
-/** Every path that matched no route shares this label, so a scanner cannot create a series per URL (OBS-5). */
+/** Every path that matched no route shares this label, so a scanner cannot create a series per URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
@@ -25,7 +25,7 @@ export function routeLabel(req: Request, res: Response): string {
   return `${(res.locals.mountPath as string | undefined) ?? ''}${template}`;
 }
 
-/** Counts and times a response by method, route template and status (the RED metrics, OBS-5). */
+/** Counts and times a response by method, route template and status (the RED metrics). */
 export function recordResponse(metrics: AppMetrics, req: Request, res: Response, seconds: number): void {
   const labels = { method: req.method, route: routeLabel(req, res), status_code: String(res.statusCode) };
   metrics.httpRequests.inc(labels);

@@ -9,7 +9,7 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** Where lines go; stdout when absent. Tests pass a stream to read what was logged. */
   destination?: pino.DestinationStream;
-  /** Fields added to every line at the moment it is written, e.g. the active trace and span ids (OBS-8). */
+  /** Fields added to every line at the moment it is written, e.g. the active trace and span ids. */
   mixin?: () => Record<string, unknown>;
 }
 
@@ -26,7 +26,7 @@ export function createLogger({ level, pretty, base, destination, mixin }: Logger
     level,
     base: { service: 'shipshape', ...base },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Credentials are censored at any depth of every line (OBS-2).
+    // Credentials are censored at any depth of every line.
     formatters: { level: (label) => ({ level: label }), log: redactSecrets },
     ...(mixin && { mixin }),
     ...(pretty &&

@@ -15,7 +15,7 @@ export interface MetricsServer {
 
 /**
  * /metrics on its own listener (METRICS_HOST:METRICS_PORT, loopback by default), never on the public port,
- * so a proxy rule cannot expose it by mistake (OBS-5). Prometheus reaches it directly or through a tunnel.
+ * so a proxy rule cannot expose it by mistake. Prometheus reaches it directly or through a tunnel.
  */
 export async function startMetricsServer(
   source: MetricsSource,

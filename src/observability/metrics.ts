@@ -7,7 +7,7 @@ export interface BuildInfo {
   environment: string;
 }
 
-/** Everything the app counts (OBS-5): request rate, errors and duration by route, process, DB pool, build. */
+/** Everything the app counts: request rate, errors and duration by route, process, DB pool, build. */
 export interface AppMetrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status_code'>;
@@ -74,7 +74,7 @@ interface PoolStats {
   max: number;
 }
 
-/** Pool gauges read at scrape time (OBS-5, DB-3): used / max near 1 with pending acquires means saturation. */
+/** Pool gauges read at scrape time: used / max near 1 with pending acquires means saturation. */
 export function observeDatabasePool(metrics: AppMetrics, db: Knex): void {
   const pool = () => (db.client as { pool?: PoolStats }).pool;
   const registers = [metrics.registry];

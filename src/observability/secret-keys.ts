@@ -1,6 +1,6 @@
 /**
  * The one definition of a secret key: a header, cookie or field name whose value never leaves the process,
- * neither in a log line (OBS-2) nor in a Sentry event (OBS-4). Any name containing one of these, in any
+ * neither in a log line nor in a Sentry event. Any name containing one of these, in any
  * capitals: Authorization, Cookie and Set-Cookie, X-CSRF-Token and csrfToken, password, passphrase,
  * secretKey, token, apiKey and x-api-key, sessionId.
  */

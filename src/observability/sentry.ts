@@ -35,9 +35,9 @@ export function scrubEvent<E extends SentryModule.Event>(event: E): E {
 }
 
 /**
- * Error tracking (OBS-4), only when SENTRY_DSN is set. Called from src/instrument.ts before the app's modules
+ * Error tracking, only when SENTRY_DSN is set. Called from src/instrument.ts before the app's modules
  * load. Our own handlers report uncaught errors (then flush and exit), so Sentry's are left out; so is its
- * tracing: OpenTelemetry owns spans (OBS-8) and Sentry attaches errors to the active OpenTelemetry span
+ * tracing: OpenTelemetry owns spans and Sentry attaches errors to the active OpenTelemetry span
  * (openTelemetryIntegration, the SDK v11 way of sharing a tracer provider it does not own).
  */
 export function initSentry({ dsn, environment, release }: SentrySettings): boolean {
@@ -49,7 +49,7 @@ export function initSentry({ dsn, environment, release }: SentrySettings): boole
     environment,
     release,
     // SDK v11's replacement for sendDefaultPii: false. No user details, cookies, bodies or query strings;
-    // headers only from a short allow-list, so Authorization and Cookie can never be sent (OBS-2).
+    // headers only from a short allow-list, so Authorization and Cookie can never be sent.
     dataCollection: {
       userInfo: false,
       cookies: false,

@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 
-/** For the logger's mixin: the trace and span of the request being served, in every log line (OBS-8). */
+/** For the logger's mixin: the trace and span of the request being served, in every log line. */
 export function traceContext(): Record<string, string> {
   const span = trace.getActiveSpan();
   if (!span) return {};

@@ -23,7 +23,7 @@ export interface TracingSettings {
 let provider: TracerProvider | undefined;
 
 /**
- * Distributed tracing (OBS-8): HTTP server, Express, knex and pg spans exported over OTLP/HTTP, only when
+ * Distributed tracing: HTTP server, Express, knex and pg spans exported over OTLP/HTTP, only when
  * an endpoint is configured. Must run before express, knex and pg are first required: the instrumentations
  * patch them as they load. This process owns the tracer provider; Sentry is told not to register one.
  * Required by src/instrument.ts only when an endpoint is set: the SDK is slow to load and every worker start

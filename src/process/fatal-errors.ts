@@ -3,7 +3,7 @@ import { flushSentry, reportFatalError } from '../observability/sentry.js';
 
 /**
  * After an uncaught exception or an unhandled rejection the process is in a state nobody planned for
- * (SRV-4): log it with the stack, report it, flush both, and exit 1 so the primary or the supervisor starts a
+ *: log it with the stack, report it, flush both, and exit 1 so the primary or the supervisor starts a
  * clean one. Limping on could serve wrong answers or leak connections for hours.
  */
 export function exitOnFatalErrors(logger: Logger, beforeExit: () => Promise<void> = async () => {}): void {

@@ -37,7 +37,7 @@ export function oneAtATime(task: () => Promise<void>, onQueued: () => void): () 
 }
 
 /**
- * The cluster primary (SRV-1, SRV-2, SRV-4): a worker pool of WEB_CONCURRENCY and the signals that drive it.
+ * The cluster primary: a worker pool of WEB_CONCURRENCY and the signals that drive it.
  * Dead workers are replaced, SIGHUP rolls them one at a time, SIGTERM/SIGINT drain them; the primary serves
  * their aggregated metrics. It opens no database and serves no request itself, so it has little reason to
  * crash.
@@ -67,7 +67,7 @@ export async function runPrimary(initial: Config, logger: Logger): Promise<void>
   });
 
   /**
-   * Zero-downtime reload (SRV-4, OPS-4): new workers load the code and configuration from disk afresh; a
+   * Zero-downtime reload: new workers load the code and configuration from disk afresh; a
    * configuration that no longer validates cancels the reload. A SIGHUP during a reload is followed by one
    * more, since the release may have changed again.
    */

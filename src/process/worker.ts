@@ -29,7 +29,7 @@ export function workerLogger(config: Config): Logger {
   });
 }
 
-/** The metrics of this process: served here when alone, handed to the primary when clustered (OBS-5). */
+/** The metrics of this process: served here when alone, handed to the primary when clustered. */
 async function exposeMetrics(
   config: Config,
   registry: ReturnType<typeof createMetrics>['registry'],
@@ -84,7 +84,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   observeDatabasePool(metrics, db);
   const metricsServer = await exposeMetrics(config, metrics.registry, options, logger);
 
-  // Shared rate-limit counters, so the limit is one limit across workers and replicas (SEC-2).
+  // Shared rate-limit counters, so the limit is one limit across workers and replicas.
   const redis = config.rateLimit.redisUrl ? await connectRedis(config.rateLimit.redisUrl, logger) : undefined;
   const app = createApp({
     config,
@@ -104,7 +104,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
 
   let stopping = false;
   /**
-   * Graceful stop (SRV-4): readiness answers 503 at once, the listener stops accepting, in-flight requests
+   * Graceful stop: readiness answers 503 at once, the listener stops accepting, in-flight requests
    * finish up to SHUTDOWN_TIMEOUT_MS, idle keep-alive sockets are closed, then the pool, spans, Sentry and
    * logs are flushed. Exit 0 when everything drained; 1 on the deadline or a second signal.
    */

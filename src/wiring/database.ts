@@ -13,7 +13,7 @@ export interface OpenDatabase {
 }
 
 export interface OpenOptions {
-  /** For the embedded server's start and the slow-query log (DB-7); a one-shot command passes none. */
+  /** For the embedded server's start and the slow-query log; a one-shot command passes none. */
   logger?: Logger;
   /** A one-shot command (migrate, seed): one connection, no prepared statements. */
   singleConnection?: boolean;

@@ -2,7 +2,7 @@ import type * as RedisModule from 'redis';
 import type { Logger } from '../observability/logger.js';
 
 /**
- * The Redis client behind the shared rate-limit counters (SEC-2). Reconnects with capped backoff; while it
+ * The Redis client behind the shared rate-limit counters. Reconnects with capped backoff; while it
  * is away the limiter answers requests with errors rather than letting unlimited traffic through.
  */
 export async function connectRedis(url: string, logger: Logger) {

@@ -34,7 +34,7 @@ function presentedToken(req: Request, cookieName: string): { token: string; via:
 
 /**
  * A cookie is sent by the browser whoever made the page, so an unsafe cookie request must come from an
- * allowed origin and carry the session's CSRF token (SEC-6). Bearer tokens are never sent automatically.
+ * allowed origin and carry the session's CSRF token. Bearer tokens are never sent automatically.
  */
 function checkCsrf(req: Request, tokenHash: string, options: AuthenticateOptions): void {
   const origin = req.headers.origin;

@@ -1,7 +1,7 @@
 import argon2 from 'argon2';
 
 /**
- * argon2id at OWASP's recommended minimum (19 MiB, 2 iterations, 1 lane) (SEC-9). argon2 runs on libuv's
+ * argon2id at OWASP's recommended minimum (19 MiB, 2 iterations, 1 lane). argon2 runs on libuv's
  * thread pool, so hashing never blocks the event loop.
  */
 const OWASP_ARGON2ID = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;

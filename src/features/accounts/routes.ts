@@ -13,7 +13,7 @@ export interface AccountsRouteOptions extends AccountsDeps {
   csrfCookieName: string;
 }
 
-/** HttpOnly keeps the session from scripts; Secure and SameSite=Lax keep it off plain HTTP and cross-site posts (SEC-7). */
+/** HttpOnly keeps the session from scripts; Secure and SameSite=Lax keep it off plain HTTP and cross-site posts. */
 const sessionCookie = (expires: Date): CookieOptions => ({
   httpOnly: true,
   secure: true,
