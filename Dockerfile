@@ -9,7 +9,7 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Every dependency, for compiling and for development. Install scripts stay off: argon2 and the compilers
 # ship prebuilt linux-x64 binaries, so nothing needs to run (or compile) at install time. The versions are the
-# lockfile's, installed by `npm ci` alone (CFG-9).
+# lockfile's, installed by `npm ci` alone.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -73,10 +73,10 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
-# Numeric, so Kubernetes' runAsNonRoot can verify it (SEC-14, CTR-2).
+# Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000
-# Node itself, so the image needs no curl (CTR-4). Ready means: started, database up, migrations applied.
+# Node itself, so the image needs no curl. Ready means: started, database up, migrations applied.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM

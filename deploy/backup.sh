@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Backs the database up (DB-4): pg_dump's custom format, checked readable, with a SHA-256 beside it; dumps older
+# Backs the database up: pg_dump's custom format, checked readable, with a SHA-256 beside it; dumps older
 # than the retention are pruned, the newest few always kept. Run nightly by systemd/shipshape-backup.timer.
 set -euo pipefail
 

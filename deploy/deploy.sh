@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys one version (DB-1, OPS-1, OPS-3, OPS-4, OPS-5): build it in its own release directory, migrate, switch the
+# Deploys one version: build it in its own release directory, migrate, switch the
 # `current` symlink atomically, reload without downtime, smoke test, and roll back by itself when the smoke fails.
 set -euo pipefail
 
@@ -72,7 +72,7 @@ build_release() {
   mv -T "$scratch" "$release"
 }
 
-# Keeps the newest $keep releases by build time, and always current and previous (OPS-1).
+# Keeps the newest $keep releases by build time, and always current and previous.
 prune_releases() {
   local current previous kept=0 dir
   current="$(resolve_link "$SHIPSHAPE_ROOT/current")"
@@ -88,7 +88,7 @@ prune_releases() {
 build_release
 load_env_file
 
-# Migrations before the switch (DB-1): the running release must cope with the new schema (expand, then contract).
+# Migrations before the switch: the running release must cope with the new schema (expand, then contract).
 log "migrating the database with $version"
 (load_migrate_env && cd "$release" && node dist/cli/migrate.js latest) >&2
 

@@ -22,11 +22,11 @@ take_deploy_lock() {
   export SHIPSHAPE_DEPLOY_LOCKED=1
 }
 
-# Appends one line to the deploy history, the record of what ran when (OPS-3).
+# Appends one line to the deploy history, the record of what ran when.
 record() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$SHIPSHAPE_ROOT/deploys.log"; }
 
 # The service's environment file (KEY=VALUE lines, as systemd reads them) for the one-shot migrate command. Only
-# root can read it (CFG-7), which is why deploys run as root; without it the caller's environment is used.
+# root can read it, which is why deploys run as root; without it the caller's environment is used.
 load_env_file() {
   [ -r "$SHIPSHAPE_ENV_FILE" ] || { log "no readable $SHIPSHAPE_ENV_FILE: migrations use this shell's environment"; return 0; }
   local key value
@@ -50,7 +50,7 @@ resolve_link() { if [ -L "$1" ]; then readlink -f "$1"; fi; }
 # The version a release reports (package.json), which smoke.sh expects the running app to answer with.
 release_version() { node -p "require('$1/package.json').version"; }
 
-# Points LINK at TARGET in one rename(2): a reader sees the old release or the new one, never neither (OPS-1).
+# Points LINK at TARGET in one rename(2): a reader sees the old release or the new one, never neither.
 switch_link() {
   local link="$1" target="$2"
   ln -sfn "$target" "$link.new"
@@ -58,14 +58,14 @@ switch_link() {
 }
 
 # Zero-downtime reload: the unit's ExecReload sends SIGHUP and the cluster primary rolls its workers onto the
-# release `current` now points at (SRV-4, OPS-4). A service that is not running yet is started instead.
+# release `current` now points at. A service that is not running yet is started instead.
 reload_service() {
   log "reloading $SHIPSHAPE_SERVICE"
   # The lock's descriptor is closed for it: nothing systemctl starts may hold the deploy lock.
   systemctl reload-or-restart "$SHIPSHAPE_SERVICE" 9>&-
 }
 
-# smoke.sh against the running service, expecting the version of the release in $1 (OPS-5).
+# smoke.sh against the running service, expecting the version of the release in $1.
 smoke() {
   SMOKE_EXPECT_VERSION="$(release_version "$1")" "$DEPLOY_DIR/smoke.sh" "$SHIPSHAPE_SMOKE_URL"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provisions a fresh Debian 12 / Ubuntu 22.04+ VPS for shipshape, as root, once (OPS-11, SEC-13, PXY-3, PXY-6,
 # SRV-6, CFG-7, DB-4, OBS-7). Safe to re-run: every step checks before it changes anything. With systemd/, the
-# compose files, kubernetes/ and monitoring/ it is the infrastructure as code (OPS-8): no step is done by hand.
+# compose files, kubernetes/ and monitoring/ it is the infrastructure as code: no step is done by hand.
 # Run it from a checkout of the repository: sudo DOMAIN=api.example.com CERTBOT_EMAIL=ops@example.com deploy/provision.sh
 set -euo pipefail
 

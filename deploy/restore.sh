@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Restores a dump into a NEW database and verifies it (DB-4): checksum first, then pg_restore in one transaction,
+# Restores a dump into a NEW database and verifies it: checksum first, then pg_restore in one transaction,
 # then the row count of every table the dump holds. Never overwrites an existing database: point the app at the
 # restored one (DATABASE_URL) once it is checked, or rename databases by hand.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rolls back to an earlier release (OPS-2): by default the previous one; migrations are undone only when asked.
+# Rolls back to an earlier release: by default the previous one; migrations are undone only when asked.
 set -euo pipefail
 
 usage() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke test after a deploy or rollback (OPS-5): the probes, the API's error contract and, when asked, the version.
+# Smoke test after a deploy or rollback: the probes, the API's error contract and, when asked, the version.
 # Retries until every check passes or SMOKE_TIMEOUT runs out, because a reload rolls workers one at a time.
 set -euo pipefail
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI step: the monitoring assets (OBS-6, OBS-9, OBS-10) checked with promtool from Debian's prometheus package:
+# CI step: the monitoring assets checked with promtool from Debian's prometheus package:
 # alert rules syntax and unit tests (each alert firing and not firing), and the Prometheus example config.
 # The dashboard's queries are checked against a live scrape by test/faults/metrics.test.ts (step 40).
 # Usage: bash .ci/steps/45-monitoring.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: bash .ci/steps/50-bench.sh
-# The benchmark's quick mode (PRF-4): proves `npm run bench` works end to end, on the embedded database as a
+# The benchmark's quick mode: proves `npm run bench` works end to end, on the embedded database as a
 # fresh clone runs it and on PostgreSQL 15. It prints figures and asserts none: CI machines are not benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
