@@ -46,6 +46,25 @@ previous_metric() {
   printf '%s\n' "${value:-0}"
 }
 
+# The outcome of one run of a job, as gauges: when it last succeeded (kept across failed runs), whether this run
+# did, and how long it took (the duration gauge is PREFIX_DURATION).
+outcome_metrics() {
+  local prefix="$1" what="$2" ok="$3" started="$4" duration="$5" last
+  last="$(previous_metric "$prefix" "${prefix}_last_success_timestamp_seconds")"
+  if [ "$ok" = 1 ]; then last="$(date +%s)"; fi
+  cat <<METRICS
+# HELP ${prefix}_last_success_timestamp_seconds When $what last succeeded.
+# TYPE ${prefix}_last_success_timestamp_seconds gauge
+${prefix}_last_success_timestamp_seconds $last
+# HELP ${prefix}_last_run_success 1 when the last run of $what succeeded.
+# TYPE ${prefix}_last_run_success gauge
+${prefix}_last_run_success $ok
+# HELP ${prefix}_${duration} How long the last run of $what took.
+# TYPE ${prefix}_${duration} gauge
+${prefix}_${duration} $(($(date +%s) - started))
+METRICS
+}
+
 # Prometheus lines for what the repository holds, from `pgbackrest info` (the repository is the truth: a backup
 # that is listed there completed): newest backup of each type, its sizes, and the repository's size on disk.
 repository_metrics() {

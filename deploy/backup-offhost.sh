@@ -91,20 +91,8 @@ wal_metrics | write_metrics shipshape_wal
 started="$(date +%s)"
 ok=0
 report() {
-  local last
-  last="$(previous_metric shipshape_backup_offhost shipshape_backup_offhost_last_success_timestamp_seconds)"
-  [ "$ok" = 1 ] && last="$(date +%s)"
-  cat <<METRICS | write_metrics shipshape_backup_offhost
-# HELP shipshape_backup_offhost_last_success_timestamp_seconds When the off-host copy last arrived and checked out.
-# TYPE shipshape_backup_offhost_last_success_timestamp_seconds gauge
-shipshape_backup_offhost_last_success_timestamp_seconds $last
-# HELP shipshape_backup_offhost_last_run_success 1 when the last copy run succeeded.
-# TYPE shipshape_backup_offhost_last_run_success gauge
-shipshape_backup_offhost_last_run_success $ok
-# HELP shipshape_backup_offhost_last_run_duration_seconds How long the last copy run took.
-# TYPE shipshape_backup_offhost_last_run_duration_seconds gauge
-shipshape_backup_offhost_last_run_duration_seconds $(($(date +%s) - started))
-METRICS
+  outcome_metrics shipshape_backup_offhost "the off-host copy" "$ok" "$started" last_run_duration_seconds |
+    write_metrics shipshape_backup_offhost
 }
 trap report EXIT
 

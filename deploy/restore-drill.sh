@@ -29,23 +29,14 @@ tables=0
 finish() {
   [ -f "$root/$name/postmaster.pid" ] && "$bin/pg_ctl" --pgdata="$root/$name" --mode=immediate stop >/dev/null 2>&1
   rm -rf "${root:?}/$name" "${root:?}/$name.run"
-  local last
-  last="$(previous_metric shipshape_restore_drill shipshape_restore_drill_last_success_timestamp_seconds)"
-  [ "$ok" = 1 ] && last="$(date +%s)"
-  cat <<METRICS | write_metrics shipshape_restore_drill
-# HELP shipshape_restore_drill_last_success_timestamp_seconds When a restore drill last passed.
-# TYPE shipshape_restore_drill_last_success_timestamp_seconds gauge
-shipshape_restore_drill_last_success_timestamp_seconds $last
-# HELP shipshape_restore_drill_last_run_success 1 when the last restore drill passed.
-# TYPE shipshape_restore_drill_last_run_success gauge
-shipshape_restore_drill_last_run_success $ok
-# HELP shipshape_restore_drill_duration_seconds How long the last drill took, restore and checks included.
-# TYPE shipshape_restore_drill_duration_seconds gauge
-shipshape_restore_drill_duration_seconds $(($(date +%s) - started))
+  {
+    outcome_metrics shipshape_restore_drill "the restore drill" "$ok" "$started" duration_seconds
+    cat <<METRICS
 # HELP shipshape_restore_drill_tables Tables the last drill counted and checksummed.
 # TYPE shipshape_restore_drill_tables gauge
 shipshape_restore_drill_tables $tables
 METRICS
+  } | write_metrics shipshape_restore_drill
 }
 trap finish EXIT
 
