@@ -73,6 +73,8 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# Attachments' directory (UPLOAD_DIR): the app's, so a named volume mounted here starts writable by it.
+RUN mkdir -p /var/lib/shipshape/uploads && chown 1000:1000 /var/lib/shipshape/uploads && chmod 0750 /var/lib/shipshape/uploads
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000

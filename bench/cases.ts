@@ -58,6 +58,24 @@ export function allCases(baseline: string | undefined): Case[] {
       method: 'GET',
       path: '/',
     },
+    {
+      id: 'express-pg',
+      label: 'bare Express 5 + pg, GET /api/v1/notes (20)',
+      kind: 'express-pg',
+      workers: 1,
+      method: 'GET',
+      path: '/api/v1/notes',
+      auth: true,
+    },
+    {
+      id: 'fastify-pg',
+      label: 'Fastify 5 + pg, GET /api/v1/notes (20)',
+      kind: 'fastify-pg',
+      workers: 1,
+      method: 'GET',
+      path: '/api/v1/notes',
+      auth: true,
+    },
     ...SHIPSHAPE_CASES,
     ...(baseline
       ? SHIPSHAPE_CASES.map((c) => ({

@@ -24,6 +24,9 @@ export interface Figures {
   /** Ratios to the reference servers; undefined when those were refused. */
   vsRaw?: number;
   vsExpress?: number;
+  /** Ratios to the peers that serve the same notes page: bare Express 5 + pg and Fastify 5 + pg. */
+  vsExpressPg?: number;
+  vsFastifyPg?: number;
 }
 
 export interface SummaryRow {
@@ -75,13 +78,14 @@ export function summarize(cases: Case[], samples: Sample[], quick: boolean): Sum
     ];
   });
   const rps = (id: string) => rows.find((r) => r.c.id === id)?.figures?.requestsPerSecond;
-  const [raw, express] = [rps('raw'), rps('express')];
-  if (raw !== undefined && express !== undefined) {
-    for (const { figures } of rows) {
-      if (!figures) continue;
-      figures.vsRaw = figures.requestsPerSecond / raw;
-      figures.vsExpress = figures.requestsPerSecond / express;
-    }
+  const [raw, express, expressPg, fastifyPg] = ['raw', 'express', 'express-pg', 'fastify-pg'].map(rps);
+  const ratio = (of: number, to: number | undefined) => (to === undefined ? undefined : of / to);
+  for (const { figures } of rows) {
+    if (!figures) continue;
+    figures.vsRaw = ratio(figures.requestsPerSecond, raw);
+    figures.vsExpress = ratio(figures.requestsPerSecond, express);
+    figures.vsExpressPg = ratio(figures.requestsPerSecond, expressPg);
+    figures.vsFastifyPg = ratio(figures.requestsPerSecond, fastifyPg);
   }
   return { rows, referencesMeasured: raw !== undefined && express !== undefined };
 }
@@ -101,6 +105,8 @@ const HEADER = [
   'RSS MB',
   'x raw',
   'x Express',
+  'x Express+pg',
+  'x Fastify+pg',
   'ready ms',
   'log B/req',
   'CPU us/req',
@@ -128,6 +134,8 @@ export function table(summary: Summary): string[] {
       fmt(figures.rssMb, 1),
       fmt(figures.vsRaw, 2),
       fmt(figures.vsExpress, 2),
+      fmt(figures.vsExpressPg, 2),
+      fmt(figures.vsFastifyPg, 2),
       fmt(figures.readyMs),
       fmt(figures.logBytesPerRequest, 1),
       fmt(figures.serverCpuUsPerRequest),
@@ -175,7 +183,20 @@ export function targets(summary: Summary, run: RunFacts): string[] {
     liveRatio === undefined ? undefined : liveRatio >= (2.5 * 1_900) / 4_000,
     `/health/live >= 2.5x the typical hardened stack (= 1.19x bare Express by the issue's ratios): ${shown(liveRatio, 'x')}`,
   );
+  check(
+    liveRatio === undefined ? undefined : liveRatio >= 1.1,
+    `/health/live >= 1.1x bare Express 5, every production middleware on: ${shown(liveRatio, 'x')}`,
+  );
   const list = figures('list-w1');
+  const listVsPeer = list?.vsExpressPg;
+  check(
+    listVsPeer === undefined ? undefined : listVsPeer >= 1,
+    `GET /api/v1/notes >= 1.0x bare Express 5 + pg (same queries, same JSON): ${shown(listVsPeer, 'x')}`,
+  );
+  check(
+    listVsPeer === undefined ? undefined : listVsPeer >= 1.3,
+    `stretch: GET /api/v1/notes >= 1.3x bare Express 5 + pg (Fastify 5 + pg: ${shown(list?.vsFastifyPg, 'x')} of it): ${shown(listVsPeer, 'x')}`,
+  );
   const listRatio = live && list ? list.requestsPerSecond / live.requestsPerSecond : undefined;
   const onPostgres = /^PostgreSQL/.test(run.databaseKind);
   check(
@@ -221,6 +242,8 @@ export function summaryJson(summary: Summary) {
     requestsPerSecond: figures?.requestsPerSecond ?? 0,
     vsRaw: figures?.vsRaw ?? null,
     vsExpress: figures?.vsExpress ?? null,
+    vsExpressPg: figures?.vsExpressPg ?? null,
+    vsFastifyPg: figures?.vsFastifyPg ?? null,
     p50Ms: figures?.p50Ms ?? null,
     p99Ms: figures?.p99Ms ?? null,
     rssMb: figures?.rssMb ?? null,

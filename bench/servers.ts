@@ -12,7 +12,15 @@ import { type Pinning, processTicks, processTree, rssBytes } from './system.js';
 
 const ROOT = join(__dirname, '..');
 
-export type ServerKind = 'raw' | 'express' | 'shipshape';
+export type ServerKind = 'raw' | 'express' | 'express-pg' | 'fastify-pg' | 'shipshape';
+
+/** The reference servers: each a plain script in bench/servers/ (the -pg peers read the bench database). */
+const PEER_SCRIPTS: Record<Exclude<ServerKind, 'shipshape'>, string> = {
+  raw: 'raw-node.js',
+  express: 'bare-express.js',
+  'express-pg': 'express-pg.js',
+  'fastify-pg': 'fastify-pg.js',
+};
 
 export interface ServerSettings {
   kind: ServerKind;
@@ -76,8 +84,7 @@ export function serverNodeVersion(): string {
 }
 
 function commandFor(kind: ServerKind, nodeArgs: string[], root: string): string[] {
-  if (kind === 'raw') return [SERVER_NODE, ...nodeArgs, join(__dirname, 'servers', 'raw-node.js')];
-  if (kind === 'express') return [SERVER_NODE, ...nodeArgs, join(__dirname, 'servers', 'bare-express.js')];
+  if (kind !== 'shipshape') return [SERVER_NODE, ...nodeArgs, join(__dirname, 'servers', PEER_SCRIPTS[kind])];
   return [SERVER_NODE, ...nodeArgs, join(root, 'dist', 'main.js')];
 }
 
@@ -112,7 +119,12 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
   const env =
     settings.kind === 'shipshape'
       ? shipshapeEnv(settings, port, await freePort())
-      : { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port) };
+      : {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          DATABASE_URL: settings.databaseUrl,
+        };
   const cores = settings.workers > 1 ? '0,1' : '1';
   const command = [
     ...settings.pinning.prefix(cores),

@@ -51,12 +51,6 @@ openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -pass fd:3 -in "$partial" 3< <(
 mv "$partial" "$dir/$name"
 (cd "$dir" && sha256sum "$name" >"$name.sha256")
 
-find "$dir" -maxdepth 1 -name 'shipshape-files-*.enc' -printf '%T@ %p\n' | sort -rn | tail -n +4 |
-  while read -r _ path; do
-    if [ -n "$(find "$path" -mtime +"$keep_days")" ]; then
-      rm -f "$path" "$path.sha256"
-      echo "backup-files: pruned $(basename "$path")" >&2
-    fi
-  done
+prune_older "$dir" 'shipshape-files-*.enc' "$keep_days" 3 backup-files
 
 echo "$dir/$name"

@@ -106,3 +106,16 @@ check_repository() {
   jq -e '.[0].status.code == 0' >/dev/null 2>&1 <<<"$out" ||
     fail "the repository cannot be read with this key (wrong repo1-cipher-pass?) or is damaged: $(jq -r '.[0].repo[0].status.message // .[0].status.message' <<<"$out" 2>/dev/null | head -n 1)"
 }
+
+# Retention for a directory of dated files with a .sha256 beside each: deletes those older than KEEP_DAYS days
+# but never the newest KEEP_MIN, so a stopped timer cannot prune the last good copies away.
+prune_older() {
+  local dir="$1" pattern="$2" keep_days="$3" keep_min="$4" label="$5" path
+  find "$dir" -maxdepth 1 -name "$pattern" -printf '%T@ %p\n' | sort -rn | tail -n +"$((keep_min + 1))" |
+    while read -r _ path; do
+      if [ -n "$(find "$path" -mtime +"$keep_days")" ]; then
+        rm -f "$path" "$path.sha256"
+        echo "$label: pruned $(basename "$path")" >&2
+      fi
+    done
+}

@@ -14,6 +14,8 @@ USAGE
 }
 
 [ $# -eq 0 ] || { case "$1" in -h | --help) usage; exit 0 ;; *) usage; exit 64 ;; esac; }
+# shellcheck source=SCRIPTDIR/backup-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/backup-lib.sh"
 url="${BACKUP_DATABASE_URL:-${DATABASE_URL:-}}"
 [ -n "$url" ] || { echo "backup: set BACKUP_DATABASE_URL or DATABASE_URL" >&2; usage; exit 64; }
 dir="${BACKUP_DIR:-/var/backups/shipshape}"
@@ -34,13 +36,6 @@ pg_restore --list "$partial" >/dev/null
 mv "$partial" "$dir/$name"
 (cd "$dir" && sha256sum "$name" >"$name.sha256")
 
-# Retention: older than keep_days, beyond the newest keep_min.
-find "$dir" -maxdepth 1 -name 'shipshape-*.dump' -printf '%T@ %p\n' | sort -rn | tail -n +"$((keep_min + 1))" |
-  while read -r _ path; do
-    if [ -n "$(find "$path" -mtime +"$keep_days")" ]; then
-      rm -f "$path" "$path.sha256"
-      echo "backup: pruned $(basename "$path")" >&2
-    fi
-  done
+prune_older "$dir" 'shipshape-*.dump' "$keep_days" "$keep_min" backup
 
 echo "$dir/$name"

@@ -5,7 +5,8 @@
 --            tables. Nothing else uses it.
 --   runtime  what the app connects as: SELECT, INSERT, UPDATE and DELETE on the owner's tables and use of its
 --            sequences, now and for every table a later migration creates; SELECT on the migrations table
---            (readiness reports pending migrations). It cannot create, alter, drop or truncate anything.
+--            (readiness reports pending migrations). It cannot create, alter, drop or truncate anything of the
+--            application's; it owns only the job queue's schema, pgboss.
 --
 -- Run with psql 15+, connected to the application database as a superuser (or an admin that is a member of
 -- the owner role):  deploy/create-db-roles.sh does, so do the compose init script and the Kubernetes job.
@@ -49,6 +50,16 @@ select format('grant connect on database %I to %I, %I', current_database(), :'ow
 select format('alter schema public owner to %I', :'owner') \gexec
 revoke create on schema public from public;
 select format('grant usage on schema public to %I', :'runtime') \gexec
+
+-- The job queue's schema (pg-boss creates its tables there, and a partition table per queue as queues appear,
+-- so whoever runs it needs CREATE in it): the runtime role owns that schema and nothing else. The application's
+-- tables in public stay the owner's.
+select format('create schema if not exists pgboss authorization %I', :'runtime') \gexec
+select format('alter schema pgboss owner to %I', :'runtime') \gexec
+-- pg-boss starts with CREATE SCHEMA IF NOT EXISTS, which PostgreSQL checks against the database's CREATE
+-- privilege before it looks whether the schema exists. With it the role could make schemas of its own, never
+-- touch the owner's tables in public (test/infra/db-roles.test.ts refuses exactly that).
+select format('grant create on database %I to %I', current_database(), :'runtime') \gexec
 
 -- Tables and sequences the owner creates from now on (every migration), then the ones that exist already.
 select format('alter default privileges for role %I in schema public grant select, insert, update, delete on tables to %I', :'owner', :'runtime') \gexec

@@ -7,6 +7,7 @@ SHIPSHAPE_ENV_FILE="${SHIPSHAPE_ENV_FILE:-/etc/shipshape/shipshape.env}"
 SHIPSHAPE_MIGRATE_ENV_FILE="${SHIPSHAPE_MIGRATE_ENV_FILE:-/etc/shipshape/migrate.env}"
 SHIPSHAPE_SMOKE_URL="${SHIPSHAPE_SMOKE_URL:-http://127.0.0.1:3000}"
 SHIPSHAPE_ROLLBACK_MIGRATIONS="${SHIPSHAPE_ROLLBACK_MIGRATIONS:-0}"
+SHIPSHAPE_VERIFY="${SHIPSHAPE_VERIFY:-1}"
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%SZ)" "$*" >&2; }
@@ -65,7 +66,17 @@ reload_service() {
   systemctl reload-or-restart "$SHIPSHAPE_SERVICE" 9>&-
 }
 
+# The moment the release starts serving: the smoke's log check reads the service's lines from here on.
+mark_release_start() { release_started="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"; }
+
 # smoke.sh against the running service, expecting the version of the release in $1.
 smoke() {
-  SMOKE_EXPECT_VERSION="$(release_version "$1")" "$DEPLOY_DIR/smoke.sh" "$SHIPSHAPE_SMOKE_URL"
+  SMOKE_EXPECT_VERSION="$(release_version "$1")" SMOKE_LOG_SINCE="${release_started:-}" \
+    SMOKE_JOURNAL_UNIT="${SMOKE_JOURNAL_UNIT:-$SHIPSHAPE_SERVICE}" "$DEPLOY_DIR/smoke.sh" "$SHIPSHAPE_SMOKE_URL"
+}
+
+# verify.sh with the program of the release in $1 (it may be newer than the running one's); the metrics and
+# readiness URLs follow the service's METRICS_PORT and SHIPSHAPE_SMOKE_URL unless VERIFY_* names them.
+verify_release() {
+  VERIFY_RELEASE="$1" "$DEPLOY_DIR/verify.sh" "${@:2}"
 }

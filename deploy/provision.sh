@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Provisions a fresh Debian 12 / Ubuntu 22.04+ VPS for shipshape, as root, once (OPS-11, SEC-13, PXY-3, PXY-6,
-# SRV-6, CFG-7, DB-4, OBS-7). Safe to re-run: every step checks before it changes anything. With systemd/, the
+# Provisions a fresh Debian 12 / Ubuntu 22.04+ VPS for shipshape, as root, once. Safe to re-run: every step checks before it changes anything. With systemd/, the
 # compose files, kubernetes/ and monitoring/ it is the infrastructure as code: no step is done by hand.
 # Run it from a checkout of the repository: sudo DOMAIN=api.example.com CERTBOT_EMAIL=ops@example.com deploy/provision.sh
 set -euo pipefail
@@ -15,6 +14,7 @@ usage: sudo DOMAIN=api.example.com CERTBOT_EMAIL=ops@example.com provision.sh
   APP_USER            the unprivileged user the service runs as (default shipshape)
   NODE_MAJOR          Node.js major version from NodeSource (default 24)
   INSTALL_POSTGRES=1  also install PostgreSQL here, with a dedicated role and database (default 0)
+  INSTALL_MONITORING=1  also run Prometheus and Alertmanager here with monitoring/'s rules and routes (default 0)
   SKIP_CERTBOT=1      skip the certificate (a host without public DNS yet); nginx then keeps its bootstrap site
 USAGE
 }
@@ -34,7 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
-step "packages updated, then the ones shipshape needs (OPS-11)"
+step "packages updated, then the ones shipshape needs"
 apt-get update -qq
 apt-get -y -qq upgrade
 apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg git nginx ufw unattended-upgrades \
@@ -57,7 +57,7 @@ if ! node --version 2>/dev/null | grep -q "^v$node_major\."; then
 fi
 node --version
 
-step "users: $app_user runs the app (no shell, no home), $deploy_user deploys over SSH (SEC-14, OPS-11)"
+step "users: $app_user runs the app (no shell, no home), $deploy_user deploys over SSH"
 id "$app_user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$app_user"
 id "$deploy_user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$deploy_user"
 key="${DEPLOY_SSH_KEY:-$(head -n 1 /root/.ssh/authorized_keys 2>/dev/null || true)}"
@@ -71,7 +71,7 @@ fi
 # The deploy user may run the deploy scripts as root (they read the root-only env file) and nothing else;
 # SETENV lets it pass SHIPSHAPE_* settings. Whoever deploys code runs that code, so guard this account like root.
 cat >/etc/sudoers.d/shipshape-deploy <<CONF
-$deploy_user ALL=(root) NOPASSWD:SETENV: $root_dir/bin/deploy.sh, $root_dir/bin/rollback.sh, $root_dir/bin/backup.sh
+$deploy_user ALL=(root) NOPASSWD:SETENV: $root_dir/bin/deploy.sh, $root_dir/bin/rollback.sh, $root_dir/bin/backup.sh, $root_dir/bin/maintenance.sh
 CONF
 chmod 0440 /etc/sudoers.d/shipshape-deploy
 visudo -cq
@@ -89,7 +89,7 @@ else
   echo "provision: $deploy_user has no SSH key yet: password logins left as they are, to avoid a lock-out" >&2
 fi
 
-step "firewall: only 22, 80 and 443 (SEC-13)"
+step "firewall: only 22, 80 and 443"
 ufw default deny incoming
 ufw default allow outgoing
 ufw allow 22/tcp
@@ -98,10 +98,14 @@ ufw allow 443/tcp
 ufw --force enable
 ufw status verbose
 
-step "directories, the root-only environment file (CFG-7) and the deploy scripts"
+step "directories, the root-only environment file and the deploy scripts"
 install -d -m 0755 "$root_dir" "$root_dir/releases" "$root_dir/bin" /var/www/letsencrypt
 install -d -m 0700 /etc/shipshape
 install -d -m 0700 -o "$app_user" -g "$app_user" /var/backups/shipshape
+# Attachments: the app writes them, nginx (www-data) reads them through the group; setgid keeps that group on
+# every directory the app creates below. The unit names this path in ReadWritePaths, so it must exist.
+install -d -m 0755 /var/lib/shipshape
+install -d -m 2750 -o "$app_user" -g www-data /var/lib/shipshape/uploads
 install -m 0755 "$repo"/deploy/*.sh "$root_dir/bin/"
 env_file=/etc/shipshape/shipshape.env
 if [ ! -f "$env_file" ]; then
@@ -121,7 +125,7 @@ chown root:root "$env_file"
 chmod 0600 "$env_file"
 
 if [ "${INSTALL_POSTGRES:-0}" = 1 ]; then
-  step "PostgreSQL: the database, its owner role for migrations and the app's runtime role (DB-2)"
+  step "PostgreSQL: the database, its owner role for migrations and the app's runtime role"
   apt-get install -y -qq postgresql
   runuser -u postgres -- psql -tAc "select 1 from pg_database where datname = 'shipshape'" | grep -q 1 ||
     runuser -u postgres -- createdb shipshape
@@ -142,9 +146,10 @@ if [ "${INSTALL_POSTGRES:-0}" = 1 ]; then
   fi
 fi
 
-step "systemd units and journald retention (SRV-6, DB-4, OBS-7)"
+step "systemd units and journald retention"
 install -m 0644 "$repo"/systemd/shipshape.service "$repo"/systemd/shipshape-backup.service \
-  "$repo"/systemd/shipshape-backup.timer /etc/systemd/system/
+  "$repo"/systemd/shipshape-backup.timer "$repo"/systemd/shipshape-purge.service \
+  "$repo"/systemd/shipshape-purge.timer /etc/systemd/system/
 install -d -m 0755 /etc/systemd/journald.conf.d
 install -m 0644 "$repo"/systemd/journald.conf.d/shipshape.conf /etc/systemd/journald.conf.d/
 systemctl restart systemd-journald
@@ -152,13 +157,54 @@ systemctl daemon-reload
 # Enabled at boot; it starts with the first deploy (deploy.sh), once a release exists.
 systemctl enable shipshape.service
 systemctl enable --now shipshape-backup.timer
+# The retention purge (docs/data-retention.md); the job runner does the same hourly when JOBS_ENABLED.
+systemctl enable --now shipshape-purge.timer
+
+step "node-exporter: host metrics, the shipshape units and the textfile directory, on 127.0.0.1:9100"
+apt-get install -y -qq --no-install-recommends prometheus-node-exporter
+# setup-pgbackrest.sh lets the postgres group write here; a re-run must not take that back.
+[ -d /var/lib/prometheus/node-exporter ] || install -d -m 0755 /var/lib/prometheus/node-exporter
+node_exporter_args="$repo/monitoring/node-exporter/prometheus-node-exporter.default"
+if ! cmp -s "$node_exporter_args" /etc/default/prometheus-node-exporter; then
+  install -m 0644 "$node_exporter_args" /etc/default/prometheus-node-exporter
+  systemctl restart prometheus-node-exporter
+fi
+systemctl enable --now prometheus-node-exporter
 
 [ "${INSTALL_POSTGRES:-0}" != 1 ] || "$repo/deploy/setup-pgbackrest.sh" # PITR, encrypted and off-host backups
 
-step "nginx: the default site off (PXY-6), the shipshape snippets in"
+if [ "${INSTALL_MONITORING:-0}" = 1 ]; then
+  step "Prometheus and Alertmanager on 127.0.0.1, with the shipped rules and routes"
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager prometheus-blackbox-exporter
+  install -m 0644 "$repo"/monitoring/prometheus/alerts.yml "$repo"/monitoring/prometheus/backup-alerts.yml \
+    "$repo"/monitoring/prometheus/host-alerts.yml /etc/prometheus/
+  sed "s/api\.example\.com/$DOMAIN/g" "$repo/monitoring/prometheus/prometheus.yml" >/etc/prometheus/prometheus.yml.new
+  mv /etc/prometheus/prometheus.yml.new /etc/prometheus/prometheus.yml
+  install -m 0644 "$repo/monitoring/blackbox/blackbox.yml" /etc/prometheus/blackbox.yml
+  install -d -m 0755 /etc/prometheus/templates
+  install -m 0644 "$repo"/monitoring/alertmanager/alertmanager.yml /etc/prometheus/alertmanager.yml
+  install -m 0644 "$repo"/monitoring/alertmanager/templates/*.tmpl /etc/prometheus/templates/
+  # The receivers' secrets: empty files until the operator writes the PagerDuty key and the chat webhook URL.
+  install -d -m 0750 -o root -g prometheus /etc/alertmanager/secrets
+  for secret in pagerduty-routing-key chat-webhook-url; do
+    [ -f "/etc/alertmanager/secrets/$secret" ] || install -m 0640 -o root -g prometheus /dev/null "/etc/alertmanager/secrets/$secret"
+  done
+  echo 'ARGS="--web.listen-address=127.0.0.1:9090"' >/etc/default/prometheus
+  echo 'ARGS="--web.listen-address=127.0.0.1:9093 --cluster.listen-address="' >/etc/default/prometheus-alertmanager
+  echo 'ARGS="--web.listen-address=127.0.0.1:9115 --config.file=/etc/prometheus/blackbox.yml"' \
+    >/etc/default/prometheus-blackbox-exporter
+  promtool check config /etc/prometheus/prometheus.yml
+  amtool check-config /etc/prometheus/alertmanager.yml
+  systemctl enable prometheus prometheus-alertmanager prometheus-blackbox-exporter
+  systemctl restart prometheus prometheus-alertmanager prometheus-blackbox-exporter
+fi
+
+step "nginx: the default site off, the shipshape snippets in"
 rm -f /etc/nginx/sites-enabled/default
 install -d -m 0755 /etc/nginx/snippets
 install -m 0644 "$repo"/nginx/snippets/*.conf /etc/nginx/snippets/
+# Maintenance mode's directory, with the operators' bypass secret generated here, once (deploy/maintenance.sh).
+"$repo/deploy/maintenance.sh" init
 site=/etc/nginx/sites-available/shipshape.conf
 cert="/etc/letsencrypt/live/$DOMAIN/fullchain.pem"
 if [ ! -f "$cert" ]; then
@@ -177,7 +223,7 @@ CONF
 fi
 
 if [ "$skip_certbot" != 1 ]; then
-  step "TLS certificate from Let's Encrypt (webroot, so renewals never stop nginx) and a tested renewal (PXY-3)"
+  step "TLS certificate from Let's Encrypt (webroot, so renewals never stop nginx) and a tested renewal"
   if [ ! -f "$cert" ]; then
     certbot certonly --webroot -w /var/www/letsencrypt -d "$DOMAIN" --email "$CERTBOT_EMAIL" \
       --agree-tos --no-eff-email --non-interactive
@@ -200,4 +246,5 @@ Next (docs/deploy-vps.md):
      (root:root 0600; deploy/create-db-roles.sh creates both roles)
   2. sudo SHIPSHAPE_REPO=https://github.com/YOU/shipshape.git $root_dir/bin/deploy.sh v1.0.0
   3. curl -sI https://$DOMAIN/health
+  4. with INSTALL_MONITORING=1: the PagerDuty key and chat webhook URL in /etc/alertmanager/secrets/ (docs/alerting.md)
 DONE

@@ -41,6 +41,7 @@ fi
 switch_link "$SHIPSHAPE_ROOT/previous" "$current"
 switch_link "$SHIPSHAPE_ROOT/current" "$target"
 log "current -> $(basename "$target")"
+mark_release_start
 reload_service
 
 if smoke "$target"; then

@@ -19,7 +19,13 @@ describe('registration', () => {
       .send({ email: email.toUpperCase(), password: newPassword(), name: 'Ada' })
       .expect(201);
     expect(response.body).toEqual({
-      user: { id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        email,
+        name: 'Ada',
+        createdAt: expect.any(String),
+        emailVerifiedAt: null,
+      },
     });
     const row = await db('users').where({ email }).first();
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);

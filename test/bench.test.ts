@@ -77,6 +77,48 @@ describe('PRF-4: the benchmark report', () => {
     expect(verdict(lines, 'RSS per shipshape process')).toBe('MISS');
   });
 
+  test('when the Express + pg and Fastify + pg peers are measured, then the notes page is reported as a ratio to each and judged against bare Express + pg', () => {
+    const peers: Case[] = [
+      ...cases,
+      {
+        id: 'express-pg',
+        label: 'express-pg',
+        kind: 'express-pg',
+        workers: 1,
+        method: 'GET',
+        path: '/api/v1/notes',
+      },
+      {
+        id: 'fastify-pg',
+        label: 'fastify-pg',
+        kind: 'fastify-pg',
+        workers: 1,
+        method: 'GET',
+        path: '/api/v1/notes',
+      },
+    ];
+    const summary = summarize(
+      peers,
+      [
+        sample('raw', 10_000),
+        sample('express', 5_000),
+        sample('express-pg', 1_000),
+        sample('fastify-pg', 1_500),
+        sample('live-w1', 5_000),
+        sample('list-w1', 1_200),
+      ],
+      false,
+    );
+    const list = summary.rows.find((r) => r.c.id === 'list-w1')?.figures;
+    expect(list?.vsExpressPg).toBeCloseTo(1.2);
+    expect(list?.vsFastifyPg).toBeCloseTo(0.8);
+    expect(table(summary).find((line) => line.startsWith('| list'))).toMatch(/\| +1\.20 \| +0\.80 \|/);
+    const lines = targets(summary, run);
+    expect(verdict(lines, 'GET /api/v1/notes >= 1.0x bare Express 5 + pg')).toBe('MET ');
+    expect(verdict(lines, 'stretch: GET /api/v1/notes >= 1.3x')).toBe('MISS');
+    expect(verdict(lines, '/health/live >= 1.1x bare Express 5')).toBe('MISS');
+  });
+
   test('when every sample of a case was noisy, then it is refused and no target is judged on it', () => {
     const noisy = { clean: false, foreignCores: 0.9, hogs: ['other (1234)'] };
     const summary = summarize(

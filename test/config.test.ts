@@ -63,6 +63,26 @@ describe('configuration classes (CFG-5)', () => {
   });
 });
 
+describe('settings that contradict each other', () => {
+  test('when unverified accounts are to be purged but may log in, then every environment refuses it naming the variable', () => {
+    for (const env of [{}, production()])
+      expect(refusedVariables({ ...env, UNVERIFIED_ACCOUNT_RETENTION_DAYS: '30' })).toEqual([
+        'UNVERIFIED_ACCOUNT_RETENTION_DAYS',
+      ]);
+  });
+
+  test('when unverified accounts are purged and may not log in, then it loads; production requires no verification by default', () => {
+    const config = loadConfig(
+      production({ REQUIRE_VERIFIED_EMAIL: 'true', UNVERIFIED_ACCOUNT_RETENTION_DAYS: '30' }),
+    );
+    expect(config.auth).toMatchObject({ requireVerifiedEmail: true, unverifiedAccountRetentionDays: 30 });
+    expect(loadConfig(production()).auth).toMatchObject({
+      requireVerifiedEmail: false,
+      unverifiedAccountRetentionDays: 0,
+    });
+  });
+});
+
 describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6, SEC-1)', () => {
   test.each(['production', 'staging'])(
     'when %s gets nothing, then one error names every missing variable',
@@ -128,6 +148,48 @@ describe('production and staging refuse insecure settings (CFG-1, CFG-2, CFG-6, 
     ['REDIS_URL', 'http://cache'],
   ])('when %s=%s in any environment, then it is refused by name', (variable, value) => {
     expect(refusedVariables({ APP_ENV: 'development', [variable]: value })).toEqual([variable]);
+  });
+});
+
+describe('the attachment store', () => {
+  const s3 = { UPLOAD_STORE: 's3', S3_BUCKET: 'shipshape-files', S3_REGION: 'eu-west-1' };
+
+  test('when UPLOAD_STORE=s3 is configured, then the typed settings carry the bucket and a short download URL life', () => {
+    expect(loadConfig(s3).uploads).toMatchObject({
+      store: 's3',
+      s3: {
+        bucket: 'shipshape-files',
+        region: 'eu-west-1',
+        forcePathStyle: false,
+        downloadUrlTtlSeconds: 60,
+      },
+    });
+  });
+
+  test('when UPLOAD_STORE=s3 comes without a bucket or region, then each is named as required, in every environment', () => {
+    expect(refusedVariables({ UPLOAD_STORE: 's3' })).toEqual(['S3_BUCKET', 'S3_REGION']);
+    expect(refusedVariables(production({ UPLOAD_STORE: 's3', S3_REGION: 'eu-west-1' }))).toEqual([
+      'S3_BUCKET',
+    ]);
+    expect(refusedVariables({ S3_REGION: 'eu-west-1' })).toEqual([]);
+  });
+
+  test.each([
+    ['UPLOAD_STORE', 'gcs'],
+    ['S3_BUCKET', 'My_Bucket'],
+    ['S3_ENDPOINT', 'minio:9000'],
+    ['S3_DOWNLOAD_URL_TTL_SECONDS', '86400'],
+  ])('when %s=%s, then it is refused once, by name', (variable, value) => {
+    expect(refusedVariables({ ...s3, [variable]: value })).toEqual([variable]);
+  });
+
+  test('when production points UPLOAD_STORE=s3 at a plain http:// endpoint, then it is refused; development accepts it', () => {
+    const endpoint = { ...s3, S3_ENDPOINT: 'http://minio.internal:9000', S3_FORCE_PATH_STYLE: 'true' };
+    expect(refusedVariables(production(endpoint))).toEqual(['S3_ENDPOINT']);
+    expect(refusedVariables(production({ ...endpoint, S3_ENDPOINT: 'https://minio.example.com' }))).toEqual(
+      [],
+    );
+    expect(refusedVariables(endpoint)).toEqual([]);
   });
 });
 

@@ -180,12 +180,26 @@ describe('OpenAPI', () => {
     const { body } = await request(app).get('/api/v1/openapi.json').expect(200);
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual([
+      '/api/v1/admin/users',
+      '/api/v1/admin/users/{id}',
+      '/api/v1/auth/confirm-email-change',
       '/api/v1/auth/login',
       '/api/v1/auth/logout',
+      '/api/v1/auth/password-reset',
+      '/api/v1/auth/password-reset/confirm',
       '/api/v1/auth/register',
+      '/api/v1/auth/verify-email',
+      '/api/v1/auth/verify-email/resend',
       '/api/v1/notes',
       '/api/v1/notes/{id}',
+      '/api/v1/notes/{id}/attachments',
+      '/api/v1/notes/{id}/attachments/{attachmentId}',
       '/api/v1/users/me',
+      '/api/v1/users/me/email',
+      '/api/v1/users/me/export',
+      '/api/v1/users/me/password',
+      '/api/v1/users/me/sessions',
+      '/api/v1/users/me/sessions/{id}',
     ]);
     const register = body.paths['/api/v1/auth/register'].post;
     const schema = register.requestBody.content['application/json'].schema;

@@ -65,15 +65,33 @@ describe('the OpenAPI document', () => {
     const document = await fetchDocument();
     const operations = Object.values(document.paths).flatMap((item) => Object.values(item as object));
     expect(operations.map((op) => op.operationId).sort()).toEqual([
+      'changeMyEmail',
+      'changeMyPassword',
+      'confirmEmailChange',
+      'confirmPasswordReset',
       'createNote',
+      'deleteAttachment',
+      'deleteMyAccount',
       'deleteNote',
+      'downloadAttachment',
+      'exportMyData',
       'getCurrentUser',
       'getNote',
+      'listAttachments',
+      'listMySessions',
       'listNotes',
+      'listUsers',
       'login',
       'logout',
       'register',
+      'requestPasswordReset',
+      'resendVerificationEmail',
+      'revokeMyOtherSessions',
+      'revokeMySession',
       'updateNote',
+      'updateUser',
+      'uploadAttachment',
+      'verifyEmail',
     ]);
     expect(document.paths['/api/v1/auth/register'].post.security).toEqual([]);
     expect(document.paths['/api/v1/auth/login'].post.security).toEqual([]);
@@ -143,6 +161,17 @@ describe('the OpenAPI document', () => {
       maxLength: 200,
       description: expect.stringMatching(/whitespace/),
     });
+  });
+
+  test('when it is read, then a download documents both answers: the file (local store) and 303 to a signed URL (S3 store)', async () => {
+    const document = await fetchDocument();
+    const { responses } = document.paths['/api/v1/notes/{id}/attachments/{attachmentId}'].get;
+    expect(Object.keys(responses['200'].content)).toContain('image/png');
+    expect(responses['303']).toMatchObject({
+      description: expect.stringMatching(/Location/),
+      headers: { Location: { required: true, schema: { type: 'string' } } },
+    });
+    expect(responses['303'].content).toBeUndefined();
   });
 
   test('when the configuration is strict (staging, production), then the cookie scheme names the __Host- cookie', async () => {

@@ -10,8 +10,9 @@ source ../../.ci/lib.sh
 
 apt_install prometheus
 
-promtool check rules alerts.yml
-promtool test rules alerts.test.yml
-promtool check rules backup-alerts.yml
-promtool test rules backup-alerts.test.yml
+# Every rule file beside its unit tests; prometheus.yml loading each is checked by test/alerting (step 46).
+for tests in *.test.yml; do
+  promtool check rules "${tests%.test.yml}.yml"
+  promtool test rules "$tests"
+done
 promtool check config prometheus.yml

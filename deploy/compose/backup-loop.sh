@@ -3,7 +3,8 @@
 # takes a backup at start and every BACKUP_INTERVAL_SECONDS (default a day): a full one every
 # BACKUP_FULL_EVERY backups (default 7: weekly), differential ones between. pgBackRest keeps the backups and
 # WAL for 30 days of recovery (repo1-retention-full-type=time). A failed backup is logged and tried again at the
-# next interval: the container keeps running.
+# next interval: the container keeps running. After each, the attachments (the uploads volume) are archived
+# beside it (shipshape-backup-uploads), where the volume is mounted.
 set -eu
 interval="${BACKUP_INTERVAL_SECONDS:-86400}"
 full_every="${BACKUP_FULL_EVERY:-7}"
@@ -22,6 +23,9 @@ while :; do
     shipshape-pgbackrest --stanza=shipshape info
   else
     echo "backup: $type backup failed" >&2
+  fi
+  if [ -d /var/lib/shipshape/uploads ]; then
+    shipshape-backup-uploads || echo "backup: the uploads archive failed" >&2
   fi
   count=$((count + 1))
   sleep "$interval"

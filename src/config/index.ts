@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { insecureSettings } from './insecure-settings.js';
+import { settingConflicts } from './setting-conflicts.js';
 import { type AppEnv, SETTINGS, type Setting, type Values } from './settings.js';
 
 export type { AppEnv } from './settings.js';
@@ -70,8 +71,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv): Config {
   for (const name of Object.keys(env).filter((n) => /^FEATURE_/.test(n) && env[n] && !FEATURES.includes(n)))
     problems.push({ variable: name, message: `is not a feature flag: ${FEATURES.join(', ')}` });
   const config = map(SETTINGS, (row) => read(row, env, appEnv, problems)) as Config;
+  // A variable that did not parse is named once, for that: not again as missing or insecure.
   const named = new Set(problems.map((p) => p.variable));
-  if (config.strict) problems.push(...insecureSettings(config, env).filter((p) => !named.has(p.variable)));
+  const judged = [...settingConflicts(config), ...(config.strict ? insecureSettings(config, env) : [])];
+  problems.push(...judged.filter((p) => !named.has(p.variable)));
   if (problems.length > 0) throw new ConfigError(appEnv, problems);
   return config;
 }

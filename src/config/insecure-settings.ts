@@ -33,6 +33,10 @@ export function insecureSettings(config: Config, env: NodeJS.ProcessEnv): Proble
       ? "must list origins explicitly; '*' lets any site call the API"
       : plain.length > 0 && `must use https:// origins, not ${plain.join(', ')}`,
     DATABASE_URL: !config.database.url && 'is missing; the embedded database is for development only',
+    S3_ENDPOINT:
+      config.uploads.store === 's3' &&
+      config.uploads.s3.endpoint?.startsWith('http://') &&
+      'must be https://: clients follow download redirects to it, and the files cross it',
     TRUST_PROXY:
       !env.TRUST_PROXY && "must be set: 1 behind one nginx, 'loopback', the proxy's IPs, or 'false'",
   }).flatMap(([variable, message]) => (message ? [{ variable, message }] : []));

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ZodType, z } from 'zod';
 
 export const APP_ENVS = ['development', 'testing', 'staging', 'production'] as const;
@@ -44,6 +45,11 @@ const proxies = z.string().transform((value, ctx): boolean | number | string => 
   ctx.addIssue({ code: 'custom', message: "must be a hop count, 'loopback', IPs/CIDRs, or 'false'" });
   return z.NEVER;
 });
+/** S3's bucket naming rules, which S3-compatible servers share. */
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3 to 63 lowercase letters, digits, dots and hyphens')
+  .optional();
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const DEVELOPMENT_SECRET_KEY = 'insecure-development-key-never-use-in-production';
@@ -79,6 +85,7 @@ export const SETTINGS = {
   },
   database: {
     url: secret(env('DATABASE_URL', url('postgres', 'postgresql'), undefined)), // unset: embedded PGlite; strict: refused
+    replicaUrl: secret(env('DATABASE_REPLICA_URL', url('postgres', 'postgresql'), undefined)), // reads that tolerate lag; unset: primary only
     poolMin: env('DATABASE_POOL_MIN', int(0, 100), 0), // small pools: every process of every replica
     poolMax: env('DATABASE_POOL_MAX', int(1, 100), 10), // shares PostgreSQL's max_connections
     slowQueryMs: env('SLOW_QUERY_MS', int(0, 600_000), 250), // slower queries are logged (SQL, never values); 0: off
@@ -90,11 +97,58 @@ export const SETTINGS = {
     tokenTtlSeconds: env('TOKEN_TTL_SECONDS', int(60, 30 * 86_400), 8 * 60 * 60), // a working day; logout is sooner
     cookieName: fixed('session', strict('__Host-session')), // __Host-: this exact host, HTTPS only, Path=/
     csrfCookieName: fixed('csrf', strict('__Host-csrf')),
+    lockoutThreshold: env('LOGIN_LOCKOUT_THRESHOLD', int(3, 1000), 10), // failed logins in a row that lock an account
+    lockoutMinutes: env('LOGIN_LOCKOUT_MINUTES', int(1, 1440), 15), // whatever the attacker's number of addresses
+    resetTokenTtlMinutes: env('PASSWORD_RESET_TTL_MINUTES', int(5, 1440), 30), // a mailed token: short-lived, single use
+    appUrl: env('APP_URL', url('https', 'http'), undefined), // the product's address, for links in mail; unset: the token alone
+    sessionRetentionDays: env('SESSION_RETENTION_DAYS', int(1, 3650), 30), // ended sessions kept for an inquiry, then purged
+    emailConfirmationTtlHours: env('EMAIL_CONFIRMATION_TTL_HOURS', int(1, 720), 48), // a link proving an address (sign-up, change): mail can lag
+    requireVerifiedEmail: env('REQUIRE_VERIFIED_EMAIL', bool, false), // unverified accounts may not log in; off everywhere by default: it needs mail that arrives
+    unverifiedAccountRetentionDays: env('UNVERIFIED_ACCOUNT_RETENTION_DAYS', int(0, 3650), 0), // never-verified accounts purged after; 0: never
+  },
+  uploads: {
+    store: env('UPLOAD_STORE', z.enum(['local', 's3'], { error: "must be 'local' or 's3'" }), 'local'), // where files live
+    dir: env('UPLOAD_DIR', z.string().min(1), '.data/uploads', {
+      testing: join(tmpdir(), 'shipshape-test-uploads'),
+      ...strict('/var/lib/shipshape/uploads'),
+    }), // outside the release: deploys replace the code, never the files; backed up by backup-files.sh
+    maxBytes: env('UPLOAD_MAX_BYTES', int(1_000, 1_000_000_000), 10_000_000), // per attachment, cut while streaming
+    accelPrefix: env(
+      'UPLOAD_ACCEL_PREFIX',
+      z
+        .string()
+        .regex(/^(off|\/[\w/-]*\/)$/, "must be a path like /_uploads/, or 'off'")
+        .transform((prefix) => (prefix === 'off' ? undefined : prefix))
+        .optional(),
+      undefined,
+      strict('/_uploads/'),
+    ), // nginx sends downloads; 'off' where no nginx can read UPLOAD_DIR (compose, Kubernetes)
+    s3: {
+      bucket: env('S3_BUCKET', bucketName, undefined), // UPLOAD_STORE=s3: required; credentials from the AWS SDK's chain
+      region: env('S3_REGION', z.string().trim().min(1).optional(), undefined), // the bucket's; us-east-1 for most S3-compatible servers
+      endpoint: env('S3_ENDPOINT', url('https', 'http'), undefined), // an S3-compatible server; unset: AWS. https where strict
+      forcePathStyle: env('S3_FORCE_PATH_STYLE', bool, false), // host/bucket/key URLs: what MinIO, Ceph and Swift expect
+      downloadUrlTtlSeconds: env('S3_DOWNLOAD_URL_TTL_SECONDS', int(10, 3_600), 60), // a download's redirect: followed at once
+    },
   },
   features: {
     registration: env('FEATURE_REGISTRATION', bool, true), // accept new sign-ups at POST /api/v1/auth/register
     openapi: env('FEATURE_OPENAPI', bool, true), // serve the OpenAPI document at /api/v1/openapi.json
     apiDocs: env('FEATURE_API_DOCS', bool, true, strict(false)), // serve interactive API docs at /api/v1/docs
+  },
+  jobs: {
+    enabled: env('JOBS_ENABLED', bool, true), // each worker also runs background jobs; false: a web-only process
+    pollIntervalMs: env('JOBS_POLL_INTERVAL_MS', int(500, 60_000), 2_000), // how soon an idle worker sees a new job
+    batchSize: env('JOBS_BATCH_SIZE', int(1, 100), 10), // jobs a worker fetches and runs at once, per job type
+    retryLimit: env('JOBS_RETRY_LIMIT', int(0, 100), 5), // retries after the first attempt, then the dead-letter queue
+    retryDelaySeconds: env('JOBS_RETRY_DELAY_SECONDS', int(1, 3_600), 10), // first retry's delay; doubles each time
+    expireSeconds: env('JOBS_EXPIRE_SECONDS', int(5, 86_400), 900), // a job running longer was lost with its process: retried
+    purgeSessionsCron: env('JOBS_PURGE_SESSIONS_CRON', z.string().trim().min(9), '17 * * * *'), // hourly, once across processes
+  },
+  mail: {
+    smtpUrl: secret(env('MAIL_SMTP_URL', url('smtp', 'smtps'), undefined)), // the relay; unset: the outbox folder
+    outboxDir: env('MAIL_OUTBOX_DIR', z.string().min(1), '.data/outbox'), // development: .eml files to open
+    from: env('MAIL_FROM', z.string().min(3), 'shipshape <no-reply@localhost>'), // the sender of every message
   },
   metrics: {
     host: env('METRICS_HOST', z.string(), '127.0.0.1'), // a listener of its own: no proxy rule can expose it

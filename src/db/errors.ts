@@ -10,6 +10,7 @@ const UNAVAILABLE_CODES = new Set([
   '08001', // sqlclient_unable_to_establish_sqlconnection
   '08003', // connection_does_not_exist
   '08006', // connection_failure
+  '25006', // read_only_sql_transaction: a connection still on a node that became a standby, or a proxy's stale route
   '53300', // too_many_connections
   '57014', // query_canceled (statement_timeout)
   '57P01', // admin_shutdown
@@ -28,4 +29,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     typeof message === 'string' &&
     /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)
   );
+}
+
+/** True when a unique constraint refused the write (23505): two requests raced for the same value. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }

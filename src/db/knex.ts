@@ -57,8 +57,13 @@ const preparing = new WeakSet<Knex>();
 export async function usePreparedStatements(db: Knex): Promise<boolean> {
   const { rows } = await db.raw<{ rows: { version: string }[] }>('select version()');
   if (rows[0]?.version.includes('PGlite')) return false;
-  preparing.add(db);
+  markPreparing(db);
   return true;
+}
+
+/** usePreparedStatements for a database known to be a PostgreSQL server (a replica of one). */
+export function markPreparing(db: Knex): void {
+  preparing.add(db);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { FileStoreUnavailable } from '../storage/files.js';
 import { Problem, type ProblemType, sendProblem } from './problem.js';
 
 interface LibraryError {
@@ -71,6 +72,15 @@ function fromClientFault(error: unknown, req: Request): Problem | undefined {
   );
 }
 
+/** A dependency that is down or overloaded for now (the database, the file store): the client should retry. */
+function fromUnavailableDependency(error: unknown): Problem | undefined {
+  if (error instanceof FileStoreUnavailable)
+    return new Problem('service-unavailable', 'The service cannot reach its file store; retry shortly.');
+  if (isDatabaseUnavailable(error))
+    return new Problem('service-unavailable', 'The service cannot reach its database; retry shortly.');
+  return undefined;
+}
+
 export interface ErrorHandlerOptions {
   logger: Logger;
   /** development only: adds the message and stack of unexpected errors to the 500 body. */
@@ -87,12 +97,7 @@ export function errorHandler({ logger, debug, onUnexpectedError }: ErrorHandlerO
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
     const known =
-      error instanceof Problem
-        ? error
-        : (fromClientFault(error, req) ??
-          (isDatabaseUnavailable(error)
-            ? new Problem('service-unavailable', 'The service cannot reach its database; retry shortly.')
-            : undefined));
+      error instanceof Problem ? error : (fromClientFault(error, req) ?? fromUnavailableDependency(error));
     if (known) {
       if (known.status >= 500)
         logger.error({ err: error, requestId: req.id }, 'request failed: dependency unavailable');

@@ -24,19 +24,27 @@ export const PROBLEM_TYPES = {
   'invalid-credentials': { status: 401, title: 'Unauthorized' },
   'csrf-rejected': { status: 403, title: 'Forbidden' },
   'registration-closed': { status: 403, title: 'Forbidden' },
+  'password-incorrect': { status: 403, title: 'Forbidden' },
+  'account-disabled': { status: 403, title: 'Forbidden' },
+  'email-unverified': { status: 403, title: 'Forbidden' },
+  forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not Found' },
   'method-not-allowed': { status: 405, title: 'Method Not Allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  'token-invalid': { status: 410, title: 'Gone' },
   'body-too-large': { status: 413, title: 'Payload Too Large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported Media Type' },
   'request-incomplete': { status: 408, title: 'Request Timeout' },
   'expectation-failed': { status: 417, title: 'Expectation Failed' },
   'validation-error': { status: 422, title: 'Validation failed' },
   'rate-limited': { status: 429, title: 'Too Many Requests' },
+  'account-locked': { status: 429, title: 'Too Many Requests', headers: { 'Retry-After': '900' } },
   'headers-too-large': { status: 431, title: 'Request Header Fields Too Large' },
   'internal-error': { status: 500, title: 'Internal Server Error' },
   'service-unavailable': { status: 503, title: 'Service Unavailable', headers: { 'Retry-After': '5' } },
   'request-timeout': { status: 503, title: 'Service Unavailable', headers: { 'Retry-After': '5' } },
+  // Answered by nginx, never by the app (deploy/maintenance.sh); the site's default Retry-After.
+  maintenance: { status: 503, title: 'Service Unavailable', headers: { 'Retry-After': '120' } },
 } as const satisfies Record<string, ProblemKind>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;

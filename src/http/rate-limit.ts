@@ -1,12 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
 import { Problem, sendProblem } from './problem.js';
+import { type RedisCommander, SharedOrLocalStore, type StoreEvents } from './rate-limit-store.js';
 
-/** The few commands rate-limit-redis sends; satisfied by a connected node-redis client. */
-export interface RedisCommander {
-  sendCommand(args: string[]): Promise<unknown>;
-}
+export type { RedisCommander };
 
 export interface RateLimitOptions {
   windowMs: number;
@@ -15,14 +12,14 @@ export interface RateLimitOptions {
   redis?: RedisCommander | undefined;
   /** Called on every rejection, e.g. to count them in metrics. */
   onLimited?: (limiter: string) => void;
+  /** When Redis cannot be used and a request is counted in this process instead. */
+  storeEvents?: StoreEvents;
 }
 
-function storeFor(name: string, redis: RedisCommander | undefined): Store | undefined {
-  if (!redis) return undefined; // express-rate-limit's MemoryStore: correct for a single process only
-  return new RedisStore({
-    prefix: `shipshape:rl:${name}:`,
-    sendCommand: (...args: string[]) => redis.sendCommand(args) as never,
-  });
+function storeFor(name: string, options: RateLimitOptions): Store | undefined {
+  // Without Redis, express-rate-limit's MemoryStore: correct for a single process only.
+  if (!options.redis) return undefined;
+  return new SharedOrLocalStore(name, options.redis, options.storeEvents);
 }
 
 function limiter(
@@ -37,7 +34,7 @@ function limiter(
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator,
-    store: storeFor(name, options.redis),
+    store: storeFor(name, options),
     handler: (_req, res, _next, limits) => {
       options.onLimited?.(name);
       const seconds = Math.ceil(limits.windowMs / 1000);

@@ -3,6 +3,10 @@ import type { z } from 'zod';
 import { type FieldError, notFound, Problem, type ProblemType, unprocessable } from './problem.js';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
+export type Access = 'none' | 'required' | 'admin';
+
+/** The middleware each access level runs before validation: authentication, then the role check. */
+export type Guards = Record<Exclude<Access, 'none'>, RequestHandler[]>;
 
 export interface ResponseSpec {
   description: string;
@@ -10,6 +14,10 @@ export interface ResponseSpec {
   schema?: z.ZodType;
   /** The problem types of a failure this route raises itself (the common ones are added for every route). */
   problems?: ProblemType[];
+  /** A success whose body is a file of one of these types, not JSON. */
+  binary?: readonly string[];
+  /** Headers the answer carries, each with what it means (a redirect's Location). */
+  headers?: Record<string, string>;
 }
 
 export interface Input<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
@@ -33,10 +41,13 @@ export interface Route<
   operationId: string;
   summary: string;
   tag: string;
-  auth: 'none' | 'required';
+  /** Who may call it: anyone, any signed-in user, or a signed-in admin (checked in one place, mountRoutes). */
+  auth: Access;
   params?: P;
   query?: Q;
   body?: B;
+  /** The body is a file the handler streams itself (one of these types, at most maxBytes), not JSON. */
+  upload?: { contentTypes: readonly string[]; maxBytes: number };
   status: number;
   responses: Record<number, ResponseSpec>;
   handle: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<unknown> | unknown;
@@ -79,7 +90,7 @@ function validate(spec: Route) {
  * Mounts every route, then answers other methods on a known path with 405 and an Allow header, so a client
  * learns it used the wrong verb rather than a wrong URL; OPTIONS gets the Allow header with 204.
  */
-export function mountRoutes(router: Router, routes: Route[], authenticate: RequestHandler): void {
+export function mountRoutes(router: Router, routes: Route[], guards: Guards): void {
   const methodsByPath = new Map<string, string[]>();
   for (const spec of routes) {
     const parse = validate(spec);
@@ -87,8 +98,7 @@ export function mountRoutes(router: Router, routes: Route[], authenticate: Reque
       const input = parse(req);
       await spec.handle(input, req, res);
     };
-    const guards = spec.auth === 'required' ? [authenticate] : [];
-    router[spec.method](spec.path, ...guards, handler);
+    router[spec.method](spec.path, ...(spec.auth === 'none' ? [] : guards[spec.auth]), handler);
     const methods = methodsByPath.get(spec.path) ?? [];
     methods.push(spec.method.toUpperCase(), ...(spec.method === 'get' ? ['HEAD'] : []));
     methodsByPath.set(spec.path, methods);

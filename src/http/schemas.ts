@@ -62,3 +62,27 @@ export const queryInt = (min: number, max: number, fallback: number) =>
     )
     .prefault(String(fallback))
     .meta({ [QUERY_INTEGER]: { minimum: min, maximum: max, default: fallback } });
+
+/** An opaque cursor: the last id of the previous page, so pages stay stable while items are added. */
+export const cursor = () =>
+  z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'is not a cursor this API returned' })
+    .meta({ description: 'Opaque: the nextCursor of the previous page, sent back unchanged.' })
+    .transform((value, ctx) => {
+      const id = Buffer.from(value, 'base64url').toString('utf8');
+      if (!uuid().safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned' });
+        return z.NEVER;
+      }
+      return id;
+    });
+export const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+
+/** limit and cursor, for every list that pages by id (UUIDv7 ids sort by creation time). */
+export const pageQuery = () =>
+  z.strictObject({
+    limit: queryInt(1, 100, 20),
+    cursor: cursor().optional(),
+  });

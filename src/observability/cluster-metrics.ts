@@ -18,9 +18,12 @@ const isReply = (message: unknown): message is Reply =>
 export function answerMetricsRequests(registry: Registry): void {
   process.on('message', (message: { type?: string; id?: number }) => {
     if (message?.type !== METRICS_REQUEST) return;
-    void registry
+    // A collector that fails leaves this worker out of that scrape (the primary times it out); it must never
+    // become an unhandled rejection, which would end the worker.
+    registry
       .getMetricsAsJSON()
-      .then((metrics) => process.send?.({ type: METRICS_REPLY, id: message.id, metrics }));
+      .then((metrics) => process.send?.({ type: METRICS_REPLY, id: message.id, metrics }))
+      .catch(() => {});
   });
 }
 

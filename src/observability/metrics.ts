@@ -13,7 +13,9 @@ export interface AppMetrics {
   httpRequests: Counter<'method' | 'route' | 'status_code'>;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   rateLimited: Counter<'limiter'>;
+  rateLimitFallbacks: Counter<'limiter'>;
   authFailures: Counter<'route'>;
+  businessEvents: Counter<'event' | 'outcome'>;
 }
 
 /**
@@ -21,6 +23,22 @@ export interface AppMetrics {
  * above 2 s" if 2 is a bucket boundary.
  */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+/** Every series starts at 0, so a rate over it exists before the first event (and a dashboard shows 0, not nothing). */
+function businessEventsCounter(registers: Registry[]) {
+  const counter = new Counter({
+    name: 'shipshape_business_events_total',
+    help: 'Sign-ups, logins, erasures, lockouts, password and email changes by outcome, verified emails, and notes created',
+    labelNames: ['event', 'outcome'],
+    registers,
+  });
+  for (const event of ['signup', 'login', 'erasure', 'password-change', 'email-change'])
+    for (const outcome of ['success', 'failure']) counter.inc({ event, outcome }, 0);
+  counter.inc({ event: 'lockout', outcome: 'success' }, 0);
+  counter.inc({ event: 'email-verification', outcome: 'success' }, 0);
+  counter.inc({ event: 'note-created', outcome: 'success' }, 0);
+  return counter;
+}
 
 export function createMetrics(build: BuildInfo): AppMetrics {
   const registry = new Registry();
@@ -57,13 +75,75 @@ export function createMetrics(build: BuildInfo): AppMetrics {
       labelNames: ['limiter'],
       registers,
     }),
+    rateLimitFallbacks: new Counter({
+      name: 'http_rate_limit_local_fallbacks_total',
+      help: 'Requests a rate limiter counted in process memory because Redis was unreachable or too slow',
+      labelNames: ['limiter'],
+      registers,
+    }),
     authFailures: new Counter({
       name: 'auth_failures_total',
       help: 'Requests answered 401: a wrong password, or a missing, invalid, expired or revoked token',
       labelNames: ['route'],
       registers,
     }),
+    businessEvents: businessEventsCounter(registers),
   };
+}
+
+const TOTALS_SQL = `
+  select (select count(*) from users) as users,
+         (select count(*) from auth_sessions where revoked_at is null and expires_at > now()) as sessions,
+         (select count(distinct user_id) from auth_sessions where revoked_at is null and expires_at > now()) as active`;
+
+type Totals = Record<'users' | 'sessions' | 'active', number>;
+
+/**
+ * Accounts, live sessions and users with one, read from the database at most once a minute per process: a
+ * scrape every 15 s must not count a large table four times a minute in every worker. Every worker reads the
+ * same rows, so the cluster's value is the max, not the sum.
+ */
+export function observeBusinessTotals(metrics: AppMetrics, db: Knex, maxAgeMs = 60_000): void {
+  let cached: { at: number; value: Totals } | undefined;
+  let pending: Promise<Totals | undefined> | undefined;
+  const totals = (): Promise<Totals | undefined> => {
+    if (cached && Date.now() - cached.at < maxAgeMs) return Promise.resolve(cached.value);
+    // Concurrent scrapes share one query; a failed read keeps the last value rather than a false zero.
+    pending ??= db
+      .raw(TOTALS_SQL)
+      .then(
+        ({ rows: [row] }: { rows: Record<keyof Totals, string>[] }) => {
+          cached = {
+            at: Date.now(),
+            value: {
+              users: Number(row!.users),
+              sessions: Number(row!.sessions),
+              active: Number(row!.active),
+            },
+          };
+          return cached.value;
+        },
+        () => cached?.value,
+      )
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  const gauge = (name: string, help: string, key: 'users' | 'sessions' | 'active') =>
+    new Gauge({
+      name,
+      help,
+      aggregator: 'max',
+      registers: [metrics.registry],
+      async collect() {
+        const current = await totals();
+        if (current) this.set(current[key]);
+      },
+    });
+  gauge('shipshape_accounts', 'Accounts that exist', 'users');
+  gauge('shipshape_active_sessions', 'Sessions neither expired nor revoked', 'sessions');
+  gauge('shipshape_active_users', 'Accounts with at least one live session', 'active');
 }
 
 /** The slice of tarn's pool that knex exposes on db.client.pool. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROBLEM_TYPES, type ProblemKind, type ProblemType, problemTypeUri } from '../http/problem.js';
-import type { Route } from '../http/routes.js';
+import type { ResponseSpec, Route } from '../http/routes.js';
 import { QUERY_INTEGER } from '../http/schemas.js';
 
 const PROBLEM_REF = '#/components/schemas/Problem';
@@ -58,20 +58,51 @@ function problemResponse(
 }
 
 /** Failures any operation can meet: HTTP framing, body handling, rate limits and the service's own health. */
-const EVERY_OPERATION: Record<number, string> = {
-  400: 'Malformed request: bad JSON, a body that does not match its Content-Encoding, a URL that does not decode',
-  405: 'Another method is expected on this path; Allow lists them',
-  408: 'The request was not received in time',
-  413: 'Body over the size limit',
-  415: 'A body that is not UTF-8 JSON',
-  417: 'An Expect header other than 100-continue',
-  429: 'Rate limited; RateLimit and Retry-After say when to retry',
-  431: 'Request headers over the size limit',
-  500: 'A bug: quote the requestId',
-  503: 'The database is unreachable or the request ran out of time; Retry-After',
+const EVERY_OPERATION: Record<number, ResponseSpec> = {
+  400: {
+    description:
+      'Malformed request: bad JSON, a body that does not match its Content-Encoding, a URL that does not decode',
+    problems: ['malformed-json', 'malformed-request'],
+  },
+  405: {
+    description: 'Another method is expected on this path; Allow lists them',
+    problems: ['method-not-allowed'],
+  },
+  408: { description: 'The request was not received in time', problems: ['request-incomplete'] },
+  413: { description: 'Body over the size limit', problems: ['body-too-large'] },
+  415: { description: 'A body that is not UTF-8 JSON', problems: ['unsupported-media-type'] },
+  417: { description: 'An Expect header other than 100-continue', problems: ['expectation-failed'] },
+  429: {
+    description: 'Rate limited; RateLimit and Retry-After say when to retry',
+    problems: ['rate-limited'],
+  },
+  431: { description: 'Request headers over the size limit', problems: ['headers-too-large'] },
+  500: { description: 'A bug: quote the requestId', problems: ['internal-error'] },
+  503: {
+    description:
+      'The database is unreachable, the request ran out of time or the API is down for maintenance; Retry-After',
+    problems: ['service-unavailable', 'request-timeout', 'maintenance'],
+  },
 };
 
 const UNSAFE = new Set(['post', 'patch', 'delete']);
+
+/** A body that is a file of one of these types (OpenAPI 3.1: contentMediaType, no JSON schema of its own). */
+const binaryContent = (types: readonly string[], maxBytes?: number) =>
+  Object.fromEntries(
+    types.map((type) => [
+      type,
+      { schema: { type: 'string', contentMediaType: type, ...(maxBytes && { maxLength: maxBytes }) } },
+    ]),
+  );
+
+const documentedHeaders = (headers: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(headers).map(([name, description]) => [
+      name,
+      { description, required: true, schema: { type: 'string' } },
+    ]),
+  );
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
@@ -101,7 +132,7 @@ function parameters(route: Route) {
     }));
   };
   const csrf =
-    route.auth === 'required' && UNSAFE.has(route.method)
+    route.auth !== 'none' && UNSAFE.has(route.method)
       ? [
           {
             name: 'X-CSRF-Token',
@@ -116,38 +147,82 @@ function parameters(route: Route) {
   return [...fromSchema(route.params, 'path'), ...fromSchema(route.query, 'query'), ...csrf];
 }
 
+/** The refusals authentication and roles add to a route's own: a 401, and a 403 for CSRF or a missing role. */
+function accessRefusals(route: Route): Record<number, ResponseSpec> {
+  if (route.auth === 'none') return {};
+  const forbidden: ResponseSpec[] = [
+    ...(UNSAFE.has(route.method)
+      ? [
+          {
+            description: 'A cookie session without its CSRF token, or from a foreign origin',
+            problems: ['csrf-rejected' as const],
+          },
+        ]
+      : []),
+    ...(route.auth === 'admin'
+      ? [{ description: 'The caller is not an admin', problems: ['forbidden' as const] }]
+      : []),
+  ];
+  const refusals: Record<number, ResponseSpec> = {
+    401: {
+      description: 'Missing, invalid, expired or revoked token or session',
+      problems: ['unauthenticated'],
+    },
+  };
+  if (forbidden.length > 0) refusals[403] = mergeSpecs(forbidden);
+  return refusals;
+}
+
+/** One answer for a status several sources declare; without declared problem types, every type of the status. */
+function mergeSpecs(specs: ResponseSpec[]): ResponseSpec {
+  const problems = [...new Set(specs.flatMap((spec) => spec.problems ?? []))];
+  return {
+    description: specs.map((spec) => spec.description).join('; or '),
+    ...(problems.length > 0 && { problems }),
+  };
+}
+
+/**
+ * Every status the operation can answer: its own, then what authentication, validation and the HTTP layer add.
+ * Where several declare one status, the answer lists all their problem types.
+ */
 function responses(route: Route) {
-  const answers: Record<string, unknown> = {};
-  for (const [status, spec] of Object.entries(route.responses)) {
-    answers[status] =
-      Number(status) >= 400
-        ? problemResponse(Number(status), spec.description, spec.problems)
-        : {
-            description: spec.description,
-            ...(spec.schema && {
-              content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } },
-            }),
-          };
-  }
-  if (route.auth === 'required') {
-    answers[401] ??= problemResponse(401, 'Missing, invalid, expired or revoked token or session', [
-      'unauthenticated',
-    ]);
-    if (UNSAFE.has(route.method))
-      answers[403] ??= problemResponse(
-        403,
-        'A cookie session without its CSRF token, or from a foreign origin',
-        ['csrf-rejected'],
-      );
-  }
-  if (route.query || route.body)
-    answers[422] ??= problemResponse(
-      422,
-      'The query or body does not match the schema; errors names each field',
-    );
-  for (const [status, description] of Object.entries(EVERY_OPERATION))
-    answers[status] ??= problemResponse(Number(status), description);
-  return Object.fromEntries(Object.entries(answers).sort(([a], [b]) => Number(a) - Number(b)));
+  const sources: Record<number, ResponseSpec>[] = [
+    route.responses,
+    accessRefusals(route),
+    route.query || route.body
+      ? {
+          422: {
+            description: 'The query or body does not match the schema; errors names each field',
+            problems: ['validation-error'],
+          },
+        }
+      : {},
+    EVERY_OPERATION,
+  ];
+  const statuses = [...new Set(sources.flatMap((source) => Object.keys(source).map(Number)))].sort(
+    (a, b) => a - b,
+  );
+  return Object.fromEntries(
+    statuses.map((status) => {
+      const specs = sources.flatMap((source) => source[status] ?? []);
+      if (status >= 400) {
+        const spec = mergeSpecs(specs);
+        return [status, problemResponse(status, spec.description, spec.problems)];
+      }
+      const [own] = specs;
+      const schema = own!.schema;
+      return [
+        status,
+        {
+          description: own!.description,
+          ...(schema && { content: { 'application/json': { schema: jsonSchema(schema, 'output') } } }),
+          ...(own!.binary && { content: binaryContent(own!.binary) }),
+          ...(own!.headers && { headers: documentedHeaders(own!.headers) }),
+        },
+      ];
+    }),
+  );
 }
 
 export interface DocumentOptions {
@@ -167,12 +242,19 @@ export function buildOpenApiDocument(routes: Route[], info: DocumentOptions) {
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
-      security: route.auth === 'required' ? [{ bearer: [] }, { session: [] }] : [],
+      security: route.auth === 'none' ? [] : [{ bearer: [] }, { session: [] }],
       parameters: parameters(route),
       ...(route.body && {
         requestBody: {
           required: true,
           content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+        },
+      }),
+      ...(route.upload && {
+        requestBody: {
+          required: true,
+          description: `The file itself, at most ${route.upload.maxBytes} bytes; its content must match its type`,
+          content: binaryContent(route.upload.contentTypes, route.upload.maxBytes),
         },
       }),
       responses: responses(route),

@@ -3,16 +3,19 @@ import { createApp } from '../app.js';
 import type { Config } from '../config/index.js';
 import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
+import { SEND_MAIL } from '../jobs/job-types.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { startJobs } from '../jobs/start.js';
 import { answerMetricsRequests } from '../observability/cluster-metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { createMetrics, observeDatabasePool } from '../observability/metrics.js';
+import { createMetrics, observeBusinessTotals, observeDatabasePool } from '../observability/metrics.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { flushSentry, reportUnexpectedError } from '../observability/sentry.js';
 import { flushTracing, traceContext } from '../observability/trace-context.js';
 import { startServer } from '../server.js';
 import { version } from '../version.js';
 import { openDatabase } from '../wiring/database.js';
-import { connectRedis } from '../wiring/redis.js';
+import { closeRedis, connectRedis } from '../wiring/redis.js';
 import { exitOnFatalErrors } from './fatal-errors.js';
 import { isMessage, WORKER_DRAIN, WORKER_READY } from './messages.js';
 
@@ -82,13 +85,21 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
 
   const metrics = createMetrics({ version, commit: config.build.commit, environment: config.appEnv });
   observeDatabasePool(metrics, db);
+  observeBusinessTotals(metrics, db);
   const metricsServer = await exposeMetrics(config, metrics.registry, options, logger);
 
   // Shared rate-limit counters, so the limit is one limit across workers and replicas.
   const redis = config.rateLimit.redisUrl ? await connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  // Started after the listener (below); the app enqueues through it once it exists.
+  let jobs: JobQueue | undefined;
   const app = createApp({
+    sendMail: async (message, key) => {
+      if (!jobs) throw new Error('the job queue is not running (JOBS_ENABLED=false, or still starting)');
+      await jobs.enqueue(SEND_MAIL, message, { key });
+    },
     config,
     db,
+    replica: database.replica,
     logger,
     lifecycle,
     version,
@@ -96,13 +107,30 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     redis,
     onUnexpectedError: reportUnexpectedError,
     onRateLimited: (limiter) => metrics.rateLimited.inc({ limiter }),
+    onRateLimitFallback: (limiter) => metrics.rateLimitFallbacks.inc({ limiter }),
   });
   const running = await startServer(app, config.http);
   lifecycle.markStarted();
   logger.info({ url: running.url, env: config.appEnv }, 'ready to serve');
   if (options.clustered) process.send?.({ type: WORKER_READY });
-
   let stopping = false;
+  // After readiness: requests do not wait for the queue (they only enqueue), and a slow or failed queue start
+  // (several processes installing its schema at once) is retried rather than taking the process down.
+  const startQueue = async (): Promise<void> => {
+    while (!stopping) {
+      try {
+        const started = await startJobs(config, database.url, db, metrics.registry, logger);
+        if (stopping) await started.stop(0);
+        else jobs = started;
+        return;
+      } catch (error) {
+        logger.error({ err: error }, 'job queue did not start; retrying in 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
+      }
+    }
+  };
+  if (config.jobs.enabled) void startQueue();
+
   /**
    * Graceful stop: readiness answers 503 at once, the listener stops accepting, in-flight requests
    * finish up to SHUTDOWN_TIMEOUT_MS, idle keep-alive sockets are closed, then the pool, spans, Sentry and
@@ -119,9 +147,14 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     const started = Date.now();
     lifecycle.markDraining();
     logger.info({ reason, timeoutMs: config.http.shutdownTimeoutMs }, 'draining');
-    const drained = await running.close(config.http.shutdownTimeoutMs);
+    // A job in flight gets the same deadline as a request; one still running then is failed back to the
+    // queue and retried, never lost.
+    const [drained] = await Promise.all([
+      running.close(config.http.shutdownTimeoutMs),
+      jobs?.stop(config.http.shutdownTimeoutMs),
+    ]);
     await metricsServer?.close();
-    await redis?.quit();
+    if (redis) await closeRedis(redis);
     await database.close(2_000);
     await Promise.allSettled([flushTracing(), flushSentry()]);
     logger.info({ drained, drainMs: Date.now() - started }, drained ? 'stopped' : 'stopped at the deadline');

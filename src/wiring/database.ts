@@ -1,10 +1,14 @@
 import type { Config } from '../config/index.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js';
-import { createDatabase, type Knex, usePreparedStatements } from '../db/knex.js';
+import { createDatabase, type Knex, markPreparing, usePreparedStatements } from '../db/knex.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface OpenDatabase {
   db: Knex;
+  /** DATABASE_REPLICA_URL's pool, for the reads that tolerate lag; not for one-shot commands. */
+  replica?: Knex;
+  /** The connection URL, for clients with pools of their own (the job queue). */
+  url: string;
   /**
    * Closes the pool, then the embedded server if this process started one. knex waits for queries still
    * running, which after a drain cut off at its deadline may never end: `poolTimeoutMs` bounds that wait.
@@ -40,10 +44,24 @@ export async function openDatabase(
     logger,
   });
   if (settings.preparedStatements && !singleConnection) await usePreparedStatements(db);
+  const replica =
+    settings.replicaUrl && !singleConnection
+      ? createDatabase({
+          url: settings.replicaUrl,
+          poolMin: 0,
+          poolMax: settings.poolMax,
+          slowQueryMs: settings.slowQueryMs,
+          logger,
+        })
+      : undefined;
+  // Decided without a round trip: the replica may be down while the app starts, and reads then use the primary.
+  if (replica && settings.preparedStatements) markPreparing(replica);
   return {
     db,
+    replica,
+    url: settings.url ?? embedded!.url,
     async close(poolTimeoutMs) {
-      const destroyed = db.destroy();
+      const destroyed = Promise.all([db.destroy(), replica?.destroy()]);
       await (poolTimeoutMs === undefined
         ? destroyed
         : Promise.race([destroyed, new Promise((resolve) => setTimeout(resolve, poolTimeoutMs).unref())]));

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ const dirs = {
   static: join(work, 'static'),
   drills: join(work, 'restore-drills'),
   acme: join(work, 'acme'),
+  maintenance: join(work, 'maintenance'),
 };
 let env: NodeJS.ProcessEnv = process.env;
 let ca = '';
@@ -130,6 +131,7 @@ beforeAll(async () => {
     // One backup at start; the drill replays the WAL archived after it.
     BACKUP_INTERVAL_SECONDS: '3600',
     ACME_DIR: dirs.acme,
+    MAINTENANCE_DIR: dirs.maintenance,
     HTTP_PORT: String(httpPort),
     HTTPS_PORT: String(httpsPort),
     HTTPS_PORT_SUFFIX: `:${httpsPort}`,
@@ -489,6 +491,195 @@ describe('CTR-6: docker-compose.prod.yml', () => {
     },
     8 * MINUTE,
   );
+
+  test(
+    'DB-16: when a file is attached through the API, then the backup service archives the uploads volume encrypted, and the archive gives back the same bytes',
+    async () => {
+      const email = `files-${randomBytes(4).toString('hex')}@example.test`;
+      const password = randomBytes(18).toString('base64url');
+      await httpsRequest(`${base()}/api/v1/auth/register`, ca, { method: 'POST', body: { email, password } });
+      const login = await httpsRequest(`${base()}/api/v1/auth/login`, ca, {
+        method: 'POST',
+        body: { email, password },
+      });
+      const auth = { authorization: `Bearer ${JSON.parse(login.body).token}` };
+      const note = await httpsRequest(`${base()}/api/v1/notes`, ca, {
+        method: 'POST',
+        headers: auth,
+        body: { title: 'with a file' },
+      });
+      const noteId = JSON.parse(note.body).note.id as string;
+      // A PNG signature, then bytes of this run only.
+      const file = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(3000)]);
+      const uploaded = await httpsRequest(
+        `${base()}/api/v1/notes/${noteId}/attachments?filename=backed-up.png`,
+        ca,
+        {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'image/png' },
+          body: file,
+        },
+      );
+      expect(uploaded.status).toBe(201);
+      const attachmentId = JSON.parse(uploaded.body).attachment.id as string;
+
+      const archive = (await sh('podman', ['exec', container('backup'), 'shipshape-backup-uploads']))
+        .trim()
+        .split('\n')
+        .at(-1)!;
+
+      expect(archive).toMatch(/^\/var\/lib\/shipshape-backups\/uploads\/uploads-\d{8}T\d{6}Z\.tar\.gz\.enc$/);
+      const inBackup = (script: string) => sh('podman', ['exec', container('backup'), 'bash', '-c', script]);
+      // Encrypted at rest (openssl's salted header, no tar or gzip magic), readable by the backup's user only.
+      expect(
+        (await inBackup(`head -c 8 ${archive}; echo; stat -c %a ${archive}`)).trim().split('\n'),
+      ).toEqual(['Salted__', '600']);
+      const restoredSha = await inBackup(
+        `openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -pass file:/run/secrets/pgbackrest_cipher_pass -in ${archive} | tar -xzO --wildcards '*/${attachmentId}' | sha256sum`,
+      );
+      expect(restoredSha.split(' ')[0]).toBe(createHash('sha256').update(file).digest('hex'));
+      expect(
+        await inBackup(`cd $(dirname ${archive}) && sha256sum -c $(basename ${archive}).sha256`),
+      ).toContain(': OK');
+    },
+    3 * MINUTE,
+  );
+
+  describe('deploy/compose-deploy.sh', () => {
+    const stateFile = join(work, 'deployed-version');
+    const good = `${IMAGE_TAG}-good`;
+    const bad = `${IMAGE_TAG}-bad`;
+    let reader = { authorization: '' };
+
+    /** The script as an operator runs it, from the checkout holding docker-compose.prod.yml. */
+    const composeDeploy = (tag: string, extra: Record<string, string> = {}) =>
+      run(join(REPO, 'deploy', 'compose-deploy.sh'), [tag], {
+        env: {
+          ...env,
+          ...extra,
+          COMPOSE: `docker-compose -p ${PROJECT}`,
+          DOCKER: 'podman',
+          APP_IMAGE: IMAGE_REPO,
+          COMPOSE_STATE_FILE: stateFile,
+          SHIPSHAPE_SMOKE_URL: `http://127.0.0.1:${appHostPort}`,
+          SMOKE_TIMEOUT: '120',
+          // A short watch with steady traffic (below): long enough to see one listing in five fail.
+          VERIFY_BASELINE_WINDOW: '5',
+          VERIFY_WARMUP: '2',
+          VERIFY_WINDOW: '12',
+          VERIFY_MAX_WINDOW: '30',
+          VERIFY_MIN_REQUESTS: '30',
+          VERIFY_INTERVAL: '1',
+        },
+      });
+
+    /** Four listings a second through nginx (under the app's 300 a minute per address), until stopped. */
+    function steadyReads() {
+      let running = true;
+      const statuses: number[] = [];
+      const loop = (async () => {
+        while (running) {
+          const res = await httpsRequest(`${base()}/api/v1/notes`, ca, { headers: reader }).catch(() => ({
+            status: 0,
+          }));
+          statuses.push(res.status);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      })();
+      return {
+        stop: async () => {
+          running = false;
+          await loop;
+          return statuses;
+        },
+      };
+    }
+
+    const servingImage = async () => (await inspect(container('app'))).Config.Image;
+    const deployedTag = () => readFileSync(stateFile, 'utf8').trim();
+
+    beforeAll(async () => {
+      await sh('podman', ['tag', `${IMAGE_REPO}:${IMAGE_TAG}`, `${IMAGE_REPO}:${good}`]);
+      // The bad release: the same build with the drills' fault preloaded (one listing in five answers 500).
+      const context = join(work, 'bad-release');
+      mkdirSync(context, { recursive: true });
+      copyFileSync(
+        join(REPO, 'test', 'deploy-safety', 'fixtures', 'answer-500-to-one-in-five.cjs'),
+        join(context, 'fault.cjs'),
+      );
+      writeFileSync(
+        join(context, 'Containerfile'),
+        `FROM ${IMAGE_REPO}:${IMAGE_TAG}\nCOPY fault.cjs /opt/drill/fault.cjs\nENV NODE_OPTIONS=--require=/opt/drill/fault.cjs\n`,
+      );
+      await sh('podman', ['build', '--format', 'docker', '-t', `${IMAGE_REPO}:${bad}`, context]);
+      // What is running now is the last deployed tag.
+      writeFileSync(stateFile, `${IMAGE_TAG}\n`);
+      const email = `deploy-${randomBytes(4).toString('hex')}@example.test`;
+      const password = randomBytes(18).toString('base64url');
+      await httpsRequest(`${base()}/api/v1/auth/register`, ca, { method: 'POST', body: { email, password } });
+      const login = await httpsRequest(`${base()}/api/v1/auth/login`, ca, {
+        method: 'POST',
+        body: { email, password },
+      });
+      reader = { authorization: `Bearer ${JSON.parse(login.body).token}` };
+    }, 5 * MINUTE);
+
+    afterAll(async () => {
+      for (const tag of [good, bad]) await run('podman', ['rmi', '-f', `${IMAGE_REPO}:${tag}`]);
+    });
+
+    test(
+      'OPS-12: when a good tag is deployed under traffic, then it is verified and kept, and nginx serves it',
+      async () => {
+        const reads = steadyReads();
+        const started = Date.now();
+        const result = await composeDeploy(good);
+        const seconds = (Date.now() - started) / 1000;
+        const statuses = await reads.stop();
+
+        expect({ code: result.code, stderr: result.stderr.slice(-3000) }).toEqual({
+          code: 0,
+          stderr: expect.stringContaining(`deployed ${IMAGE_REPO}:${good}`),
+        });
+        expect(deployedTag()).toBe(good);
+        expect(await servingImage()).toContain(`:${good}`);
+        expect((await httpsRequest(`${base()}/api/v1/notes`, ca, { headers: reader })).status).toBe(200);
+        reportFigure(
+          `[containers] compose-deploy.sh ${good}: kept after ${seconds.toFixed(0)} s; ${statuses.length} reads through nginx meanwhile, ${statuses.filter((s) => s !== 200).length} not 200 (the app container is replaced, not rolled)`,
+        );
+      },
+      8 * MINUTE,
+    );
+
+    test(
+      'OPS-12: when a tag that answers 500 to one listing in five is deployed under traffic, then verify fails it and the previous tag serves again',
+      async () => {
+        const reads = steadyReads();
+        const started = Date.now();
+        // Smoke's log check would stop it first (each 500 writes an error access line, which it reads); off here,
+        // so that what is drilled is the watch of the new container with the old one's baseline.
+        const result = await composeDeploy(bad, { SMOKE_LOGS: '0' });
+        const seconds = (Date.now() - started) / 1000;
+        const statuses = await reads.stop();
+
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(
+          `${bad} failed its post-deploy verification: rolling back to ${good}`,
+        );
+        expect(result.stderr).toContain(`was rolled back to ${good}`);
+        expect(deployedTag()).toBe(good);
+        expect(await servingImage()).toContain(`:${good}`);
+        expect((await httpsRequest(`${base()}/api/v1/notes`, ca, { headers: reader })).status).toBe(200);
+        expect(readFileSync(`${stateFile}.log`, 'utf8')).toMatch(
+          new RegExp(`deploy ${bad} failed: its post-deploy verification\\n.*rollback to ${good} ok`),
+        );
+        reportFigure(
+          `[containers] compose-deploy.sh ${bad}: rolled back to ${good} ${seconds.toFixed(0)} s after the start; ${statuses.length} reads through nginx meanwhile, ${statuses.filter((s) => s === 500).length} answered 500, ${statuses.filter((s) => s !== 200 && s !== 500).length} other non-200`,
+        );
+      },
+      8 * MINUTE,
+    );
+  });
 
   test(
     'when it is taken down with -v, then no container, network or volume of the stack remains',

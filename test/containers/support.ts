@@ -75,7 +75,10 @@ export function httpsRequest(
   options: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<HttpResponse> {
   return new Promise((done, fail) => {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    // A Buffer goes as it is (a file upload: the caller sets its Content-Type); anything else as JSON.
+    const raw = Buffer.isBuffer(options.body);
+    const payload =
+      options.body === undefined ? undefined : raw ? (options.body as Buffer) : JSON.stringify(options.body);
     const req = request(
       url,
       {
@@ -83,7 +86,8 @@ export function httpsRequest(
         ca,
         servername: 'localhost',
         headers: {
-          ...(payload && { 'content-type': 'application/json', 'content-length': String(payload.length) }),
+          ...(payload && { 'content-length': String(Buffer.byteLength(payload)) }),
+          ...(payload && !raw && { 'content-type': 'application/json' }),
           ...options.headers,
         },
       },
@@ -96,6 +100,8 @@ export function httpsRequest(
         res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
       },
     );
+    // A request nobody answers fails after 30 s rather than hold a test until its own timeout.
+    req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} in 30 s`)));
     req.on('error', fail);
     req.end(payload);
   });

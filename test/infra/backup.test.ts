@@ -51,7 +51,7 @@ const restore = (file: string, name: string) =>
   });
 
 beforeAll(async () => {
-  source = await freshDatabase('shipshape_backup_src');
+  source = await freshDatabase('backup_src');
   sourceDb = connect(source.url);
   await sourceDb.migrate.latest();
   await sourceDb.raw(`
@@ -93,9 +93,11 @@ describe('DB-4: backup and restore', () => {
       const before = await fingerprint(sourceDb);
       const after = await fingerprint(restoredDb);
       expect(Object.keys(before).sort()).toEqual([
+        'account_tokens',
         'auth_sessions',
         'knex_migrations',
         'knex_migrations_lock',
+        'note_attachments',
         'notes',
         'users',
       ]);

@@ -173,7 +173,7 @@ describe('database roles', () => {
       superuser(
         "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
       ),
-    ).toBe('auth_sessions,knex_migrations,knex_migrations_lock,notes,users');
+    ).toBe('account_tokens,auth_sessions,knex_migrations,knex_migrations_lock,note_attachments,notes,users');
   });
 
   test("DB-15: when the runtime role touches knex's migration tables, then it may read which migrations ran and change nothing", async () => {

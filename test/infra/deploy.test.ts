@@ -89,6 +89,10 @@ async function script(
       SHIPSHAPE_SMOKE_URL: `http://127.0.0.1:${port}`,
       STUB_PIDFILE: pidFile,
       STUB_LOG: appLog,
+      // deploy.sh's post-deploy watch, kept short here: test/deploy-safety drills it under traffic.
+      VERIFY_WINDOW: '3',
+      VERIFY_BASELINE_WINDOW: '2',
+      VERIFY_INTERVAL: '1',
       ...env,
     },
   });
@@ -155,7 +159,7 @@ exports.down = async (knex) => {
 
   writeFileSync(join(bin, 'systemctl'), STUB_SYSTEMCTL);
   chmodSync(join(bin, 'systemctl'), 0o755);
-  database = await freshDatabase('shipshape_drill');
+  database = await freshDatabase('drill');
   db = connect(database.url);
   port = await freePort();
   writeFileSync(

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -19,6 +27,8 @@ jest.setTimeout(120_000);
 const OBSERVATORY_DIR =
   process.env.OBSERVATORY_DIR ?? '/tmp/observatory/node_modules/@mdn/mdn-http-observatory';
 const APP_RATE_LIMIT = 20;
+/** nogroup: the group of nobody, the user nginx's workers run as when root starts it. */
+const NGINX_WORKER_GID = 65_534;
 
 let nginx: PrivateNginx;
 let app: AppProcess;
@@ -26,6 +36,13 @@ let https: (path: string) => string;
 let http: (path: string) => string;
 let ca: string;
 const work = mkdtempSync(join(tmpdir(), 'shipshape-nginx-app-'));
+/**
+ * As provision.sh makes /var/lib/shipshape/uploads: the app's, group-owned by nginx's user with the setgid bit,
+ * so every directory and file the app writes there (0750/0640) is readable by nginx and no one else.
+ */
+const uploads = mkdtempSync(join(tmpdir(), 'shipshape-nginx-uploads-'));
+chownSync(uploads, process.getuid!(), NGINX_WORKER_GID);
+chmodSync(uploads, 0o2750);
 
 beforeAll(async () => {
   const databaseUrl = process.env.SHIPSHAPE_TEST_DB_URL!;
@@ -33,9 +50,16 @@ beforeAll(async () => {
     databaseUrl,
     logFile: join(work, 'app.log'),
     // One worker: without REDIS_URL each worker counts rate limits on its own.
-    env: { RATE_LIMIT_MAX: String(APP_RATE_LIMIT), LOG_LEVEL: 'info', WEB_CONCURRENCY: '1' },
+    env: {
+      RATE_LIMIT_MAX: String(APP_RATE_LIMIT),
+      LOG_LEVEL: 'info',
+      WEB_CONCURRENCY: '1',
+      UPLOAD_DIR: uploads,
+    },
   });
-  nginx = await privateNginx(`127.0.0.1:${app.port}`);
+  nginx = await privateNginx(`127.0.0.1:${app.port}`, {
+    extraEnv: { SHIPSHAPE_UPLOAD_DIR: uploads },
+  });
   ca = nginx.cert;
   https = (path) => `https://localhost:${nginx.httpsPort}${path}`;
   http = (path) => `http://localhost:${nginx.httpPort}${path}`;
@@ -100,10 +124,30 @@ describe('PXY-1: nginx configuration', () => {
       DATABASE_URL: 'postgres://u:p@127.0.0.1/db',
       TRUST_PROXY: '1',
     });
-    const upstream = /upstream shipshape_app \{\s*server ([^;]+);/.exec(site)?.[1];
+    const upstream = /upstream shipshape_app \{\s*server (\S+)[^;]*;/.exec(site)?.[1];
     expect(upstream).toBe(`${production.http.host}:${production.http.port}`);
     expect(site).toMatch(/^\s*server_name api\.example\.com;/m);
     expect(site).toContain('ssl_certificate /etc/letsencrypt/live/api.example.com/fullchain.pem;');
+  });
+
+  test('OPS-14: when rendered with the weighted upstream include, then the upstream reads that file alone, and a path that could end the directive is refused', () => {
+    const render = (include: string) =>
+      run(join(REPO, 'deploy', 'render-nginx-site.sh'), [], {
+        env: {
+          ...process.env,
+          SHIPSHAPE_SERVER_NAME: 'api.example.com',
+          SHIPSHAPE_UPSTREAMS: 'not-read',
+          SHIPSHAPE_UPSTREAM_INCLUDE: include,
+        },
+      });
+    const site = render('/etc/nginx/shipshape-upstream.conf');
+    expect(site.status).toBe(0);
+    const upstream = /upstream shipshape_app \{([^}]*)\}/.exec(site.stdout)?.[1] ?? '';
+    expect(upstream).toMatch(/^\s*include \/etc\/nginx\/shipshape-upstream\.conf;$/m);
+    expect(upstream).not.toMatch(/^\s*server /m);
+    const injected = render('/etc/nginx/up.conf; server 10.0.0.9:80');
+    expect(injected.stderr).toContain('is not an absolute path of plain characters');
+    expect(injected.status).toBe(64);
   });
 
   test('when any directive is read, then none names the metrics port or another upstream', () => {
@@ -419,3 +463,56 @@ const final = getGradeForScore(uncurved >= MINIMUM_SCORE_FOR_EXTRA_CREDIT ? with
 process.stdout.write(JSON.stringify({ grade: final.grade, score: final.score, status: r.responses.auto.status,
   passed, total: NUM_TESTS, tests }));
 `;
+
+describe('DB-16: attachments through nginx', () => {
+  /** A client of its own address, so the rate limits other tests use up do not apply to it. */
+  const client = (path: string, options: Parameters<typeof send>[1] = {}) =>
+    send(https(path), { ca, localAddress: '127.0.0.23', ...options });
+  const PNG = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.alloc(300_000, 7), // over the 100 kB JSON body limit: attachments have their own
+  ]);
+
+  test('DB-16: when a file is attached and downloaded through nginx, then nginx sends it from UPLOAD_DIR by X-Accel-Redirect and /_uploads/ is not reachable itself', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    const credentials = JSON.stringify({
+      email: `nginx-${Date.now()}@example.test`,
+      password: randomSecret(),
+    });
+    expect(
+      (await client('/api/v1/auth/register', { method: 'POST', headers: json, body: credentials })).status,
+    ).toBe(201);
+    const login = await client('/api/v1/auth/login', { method: 'POST', headers: json, body: credentials });
+    const auth = { Authorization: `Bearer ${JSON.parse(login.text).token}` };
+    const note = await client('/api/v1/notes', {
+      method: 'POST',
+      headers: { ...json, ...auth },
+      body: JSON.stringify({ title: 'with a file' }),
+    });
+    const noteId = JSON.parse(note.text).note.id as string;
+
+    const upload = await client(`/api/v1/notes/${noteId}/attachments?filename=big.png`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'image/png' },
+      body: PNG,
+    });
+    expect(upload.status).toBe(201);
+    const location = String(upload.headers.location);
+
+    const download = await client(location, { headers: auth });
+    expect(download.status).toBe(200);
+    expect(download.body.equals(PNG)).toBe(true);
+    expect(download.headers['content-type']).toBe('image/png');
+    expect(download.headers['content-disposition']).toMatch(/^attachment; filename="?big\.png"?$/);
+    expect(download.headers['x-accel-redirect']).toBeUndefined();
+    expectSecurityHeaders(download);
+    expect(download.headers['content-security-policy']).toMatch(/^sandbox/);
+    expect(download.headers['x-request-id']).toEqual(expect.any(String));
+
+    // The internal prefix exists only for X-Accel-Redirect: asked for directly, nothing is there.
+    const direct = await client(`/_uploads/${noteId}/${location.split('/').pop()}`);
+    expect(direct.status).toBe(404);
+    const others = await client(location);
+    expect(others.status).toBe(401);
+  });
+});

@@ -8,7 +8,13 @@ import { REPO, run } from '../support/processes';
  * so the units are verified and scored offline rather than started.
  */
 const SYSTEMD = join(REPO, 'systemd');
-const UNITS = ['shipshape.service', 'shipshape-backup.service', 'shipshape-backup.timer'];
+const UNITS = [
+  'shipshape.service',
+  'shipshape-backup.service',
+  'shipshape-backup.timer',
+  'shipshape-purge.service',
+  'shipshape-purge.timer',
+];
 const MAX_EXPOSURE = 1.5;
 
 /** The unit's settings, key -> every value it is given (a key may repeat). */
@@ -38,7 +44,7 @@ describe('systemd units', () => {
     },
   );
 
-  test.each(['shipshape.service', 'shipshape-backup.service'])(
+  test.each(['shipshape.service', 'shipshape-backup.service', 'shipshape-purge.service'])(
     'when systemd-analyze security scores %s offline, then the exposure is at most 1.5',
     (unit) => {
       const result = run(
@@ -82,6 +88,18 @@ describe('systemd units', () => {
     expect(calendar.stdout).toMatch(/Normalized form: \*-\*-\* 03:15:00/);
     expect(timer.get('Persistent')).toEqual(['true']);
     expect(timer.get('WantedBy')).toEqual(['timers.target']);
+  });
+
+  test('SEC-18: when the purge units are read, then the retention purge runs the built CLI daily as the app user and catches up missed runs', () => {
+    const unit = settings('shipshape-purge.service');
+    expect(unit.get('User')).toEqual(['shipshape']);
+    expect(unit.get('ExecStart')).toEqual(['/usr/bin/node /srv/shipshape/current/dist/cli/purge.js']);
+    // A purged account's attachments are deleted with it.
+    expect(unit.get('ReadWritePaths')).toEqual(['/var/lib/shipshape/uploads']);
+    const timer = settings('shipshape-purge.timer');
+    const calendar = run('systemd-analyze', ['calendar', timer.get('OnCalendar')![0]!]);
+    expect(calendar.stdout).toMatch(/Normalized form: \*-\*-\* 04:30:00/);
+    expect(timer.get('Persistent')).toEqual(['true']);
   });
 
   test('OBS-7: when the journald drop-in is read, then logs persist with a size cap and a retention limit', () => {

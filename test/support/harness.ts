@@ -16,7 +16,14 @@ export const testDatabaseUrl = (): string => {
 
 /** A configuration as the testing environment builds it, with the given variables on top. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ APP_ENV: 'testing', DATABASE_URL: testDatabaseUrl(), ...env });
+  // Behind PgBouncer in transaction mode the run turns named statements off, as the app's deployment would.
+  const prepared = process.env.DATABASE_PREPARED_STATEMENTS;
+  return loadConfig({
+    APP_ENV: 'testing',
+    DATABASE_URL: testDatabaseUrl(),
+    ...(prepared ? { DATABASE_PREPARED_STATEMENTS: prepared } : {}),
+    ...env,
+  });
 }
 
 export interface TestApp {
@@ -45,7 +52,9 @@ export function buildTestApp(env: Record<string, string> = {}, logger?: Logger):
 export function useTestApp(env: Record<string, string> = {}, logger?: Logger): TestApp {
   const built = buildTestApp(env, logger);
   // As the worker does: named statements on PostgreSQL (TEST_DATABASE_URL), never on the embedded PGlite.
-  beforeAll(() => usePreparedStatements(built.db));
+  beforeAll(async () => {
+    if (built.config.database.preparedStatements) await usePreparedStatements(built.db);
+  });
   afterAll(() => built.db.destroy());
   return built;
 }
@@ -79,7 +88,7 @@ export async function signUp(app: Express): Promise<Account> {
   };
 }
 
-export const bearer = (account: Account) => ({ Authorization: `Bearer ${account.token}` });
+export const bearer = (account: Pick<Account, 'token'>) => ({ Authorization: `Bearer ${account.token}` });
 
 /** Asserts an RFC 9457 body without internals and returns it. */
 export function expectProblem(response: request.Response, status: number) {

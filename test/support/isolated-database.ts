@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createDatabase } from '../../src/db/knex';
 
 /** Test files that need a database of their own; global-setup prepares one embedded database for each. */
-export const ISOLATED_DATABASES = ['migrations', 'readiness'] as const;
+export const ISOLATED_DATABASES = ['migrations', 'readiness', 'cli'] as const;
 export type IsolatedName = (typeof ISOLATED_DATABASES)[number];
 export const isolatedVariable = (name: IsolatedName) => `SHIPSHAPE_ISOLATED_DB_${name.toUpperCase()}`;
 
 export interface IsolatedDatabase {
+  /** Set for a database on a server (absent for an embedded one). */
+  name?: string;
   url: string;
   drop(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function createServerDatabase(serverUrl: string, purpose: string): 
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   return {
+    name: database,
     url: url.toString(),
     async drop() {
       await admin.raw(`drop database if exists ${database} with (force)`);

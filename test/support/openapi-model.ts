@@ -33,11 +33,13 @@ export interface Operation {
   path: string;
   parameters: Parameter[];
   body?: Schema;
+  /** A body that is a file, not JSON: the media types it may have. */
+  binary?: string[];
   /** Public operations have security: [] */
   authenticated: boolean;
   statuses: Set<number>;
-  /** Validates a response body of a status. */
-  validate(status: number, body: unknown): string | undefined;
+  /** Validates a response body of a status (a file answer: its Content-Type). */
+  validate(status: number, body: unknown, contentType?: string): string | undefined;
 }
 
 interface OpenApiDocument {
@@ -49,7 +51,7 @@ interface RawOperation {
   operationId: string;
   security: unknown[];
   parameters?: Parameter[];
-  requestBody?: { content: { 'application/json': { schema: Schema } } };
+  requestBody?: { content: Record<string, { schema: Schema }> };
   responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
 }
 
@@ -69,6 +71,8 @@ function localRefs(schema: unknown): unknown {
   return schema;
 }
 
+const isJson = (type: string) => /^application\/([\w.-]+\+)?json$/.test(type);
+
 /** Every operation of an OpenAPI 3.1 document, with validators for its documented responses (ajv, draft 2020-12). */
 export function readOperations(document: OpenApiDocument): Operation[] {
   const ajv = new Ajv2020({ strict: true, allErrors: false });
@@ -79,25 +83,40 @@ export function readOperations(document: OpenApiDocument): Operation[] {
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, raw] of Object.entries(item)) {
-      const validators = new Map<number, { type: string; validate?: ValidateFunction }>();
+      const validators = new Map<number, { type: string; files?: string[]; validate?: ValidateFunction }>();
       for (const [status, response] of Object.entries(raw.responses)) {
+        const types = Object.keys(response.content ?? {});
         const [type, media] = Object.entries(response.content ?? {})[0] ?? ['', undefined];
+        if (types.length > 0 && !types.some(isJson)) {
+          validators.set(Number(status), { type, files: types });
+          continue;
+        }
         validators.set(Number(status), {
           type,
           ...(media && { validate: ajv.compile(localRefs(media.schema) as object) }),
         });
       }
+      const requestTypes = Object.keys(raw.requestBody?.content ?? {});
       operations.push({
         operationId: raw.operationId,
         method: method.toUpperCase(),
         path,
         parameters: raw.parameters ?? [],
-        ...(raw.requestBody && { body: raw.requestBody.content['application/json'].schema }),
+        ...(raw.requestBody?.content['application/json'] && {
+          body: raw.requestBody.content['application/json'].schema,
+        }),
+        ...(requestTypes.length > 0 && !requestTypes.some(isJson) && { binary: requestTypes }),
         authenticated: raw.security.length > 0,
         statuses: new Set(validators.keys()),
-        validate(status, body) {
+        validate(status, body, contentType) {
           const expected = validators.get(status);
           if (!expected) return `status ${status} is not documented for ${raw.operationId}`;
+          if (expected.files) {
+            const type = (contentType ?? '').split(';')[0]!.trim();
+            return expected.files.includes(type)
+              ? undefined
+              : `${status} as ${type} is not a documented file type`;
+          }
           if (!expected.validate) return body === undefined ? undefined : `${status} should have no body`;
           if (expected.validate(body)) return undefined;
           return `${status} body breaks its schema: ${ajv.errorsText(expected.validate.errors)}`;

@@ -48,6 +48,8 @@ export function runCommand(
     });
     child.on('error', fail);
     child.on('close', (status) => done({ status, stdout, stderr }));
+    // A command that exits without reading its stdin closes the pipe first (EPIPE); its status tells the story.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

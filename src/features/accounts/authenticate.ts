@@ -2,18 +2,21 @@ import { parse as parseCookies } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import { Problem, unauthorized } from '../../http/problem.js';
-import { findActiveSession } from './repository.js';
+import { findActiveSession, type Role, touchSession } from './repository.js';
 import { type PublicUser, toPublicUser } from './service.js';
 import { csrfTokenFor, hashToken, safeEqual } from './tokens.js';
 
 export interface Auth {
   user: PublicUser;
+  role: Role;
   sessionId: string;
   tokenHash: string;
   via: 'bearer' | 'cookie';
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** "Last used" is for a person reading their sessions: minutes are enough, and most requests write nothing. */
+const TOUCH_EVERY_MS = 5 * 60_000;
 
 export interface AuthenticateOptions {
   db: Knex;
@@ -60,8 +63,13 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     const session = presented.token ? await findActiveSession(options.db, tokenHash) : undefined;
     if (!session) throw unauthorized('The token is invalid, expired or revoked; log in again.');
     if (presented.via === 'cookie' && !SAFE_METHODS.has(req.method)) checkCsrf(req, tokenHash, options);
+    if (!session.last_used_at || Date.now() - Date.parse(session.last_used_at) > TOUCH_EVERY_MS) {
+      // Not awaited: the request does not wait for bookkeeping, and a failed write only leaves the time older.
+      touchSession(options.db, session.session_id).catch(() => {});
+    }
     const auth: Auth = {
       user: toPublicUser({ ...session, id: session.user_id }),
+      role: session.role,
       sessionId: session.session_id,
       tokenHash,
       via: presented.via,
@@ -70,6 +78,14 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     next();
   };
 }
+
+/** After authenticate: lets the request on only when the caller has the role. */
+export const requireRole =
+  (role: Role): RequestHandler =>
+  (_req, res, next) => {
+    if (currentAuth(res).role !== role) throw new Problem('forbidden', `This needs the ${role} role.`);
+    next();
+  };
 
 /** The caller of an authenticated route; routes declared `auth: 'required'` always have one. */
 export function currentAuth(res: Response): Auth {

@@ -1,26 +1,26 @@
-import type { CookieOptions } from 'express';
 import { z } from 'zod';
+import { Problem } from '../../http/problem.js';
 import type { Route } from '../../http/routes.js';
 import { route } from '../../http/routes.js';
+import type { BusinessEvents } from '../../observability/business-events.js';
 import { currentAuth } from './authenticate.js';
 import { loginBody, loginResponse, registerBody, userResponse } from './schemas.js';
 import { type AccountsDeps, login, logout, register } from './service.js';
+import { clearSessionCookies, type SessionCookieNames, setSessionCookies } from './session-cookies.js';
 import { csrfTokenFor } from './tokens.js';
 
-export interface AccountsRouteOptions extends AccountsDeps {
+export interface AccountsRouteOptions extends AccountsDeps, SessionCookieNames {
   secretKey: string;
-  cookieName: string;
-  csrfCookieName: string;
+  events: BusinessEvents;
 }
 
-/** HttpOnly keeps the session from scripts; Secure and SameSite=Lax keep it off plain HTTP and cross-site posts. */
-const sessionCookie = (expires: Date): CookieOptions => ({
-  httpOnly: true,
-  secure: true,
-  sameSite: 'lax',
-  path: '/',
-  expires,
-});
+/** Records a refusal the client caused (a Problem) as a failed event; other errors are not the user's. */
+const recordingFailure =
+  (events: BusinessEvents, kind: 'signup' | 'login', email: string) =>
+  (error: unknown): never => {
+    if (error instanceof Problem) events.record({ kind, outcome: 'failure', email });
+    throw error;
+  };
 
 export function accountRoutes(options: AccountsRouteOptions): Route[] {
   return [
@@ -39,7 +39,10 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
         409: { description: 'An account with this email exists', problems: ['conflict'] },
       },
       handle: async ({ body }, _req, res) => {
-        const user = await register(options, body);
+        const user = await register(options, body).catch(
+          recordingFailure(options.events, 'signup', body.email),
+        );
+        options.events.record({ kind: 'signup', outcome: 'success', userId: user.id });
         res.status(201).json({ user });
       },
     }),
@@ -55,17 +58,23 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
       responses: {
         200: { description: 'Logged in', schema: loginResponse },
         401: { description: 'The email or password is incorrect', problems: ['invalid-credentials'] },
+        403: {
+          description: 'The account is disabled, or its email is unverified while verification is required',
+          problems: ['account-disabled', 'email-unverified'],
+        },
+        429: {
+          description: 'Locked after repeated failed logins; Retry-After',
+          problems: ['account-locked'],
+        },
       },
-      handle: async ({ body }, _req, res) => {
-        const session = await login(options, body);
+      handle: async ({ body }, req, res) => {
+        const client = { userAgent: req.headers['user-agent'], address: req.ip };
+        const session = await login(options, body, client).catch(
+          recordingFailure(options.events, 'login', body.email),
+        );
+        options.events.record({ kind: 'login', outcome: 'success', userId: session.userId });
         const csrfToken = csrfTokenFor(options.secretKey, session.tokenHash);
-        res.cookie(options.cookieName, session.token, sessionCookie(session.expiresAt));
-        // Readable by the page's scripts on purpose: they echo it in X-CSRF-Token (double submit).
-        res.cookie(options.csrfCookieName, csrfToken, {
-          ...sessionCookie(session.expiresAt),
-          httpOnly: false,
-          sameSite: 'strict',
-        });
+        setSessionCookies(res, options, { token: session.token, csrfToken, expiresAt: session.expiresAt });
         res.json({
           token: session.token,
           tokenType: 'Bearer',
@@ -85,12 +94,7 @@ export function accountRoutes(options: AccountsRouteOptions): Route[] {
       responses: { 204: { description: 'Logged out' } },
       handle: async (_input, _req, res) => {
         await logout(options, currentAuth(res).sessionId);
-        res.clearCookie(options.cookieName, sessionCookie(new Date(0)));
-        res.clearCookie(options.csrfCookieName, {
-          ...sessionCookie(new Date(0)),
-          httpOnly: false,
-          sameSite: 'strict',
-        });
+        clearSessionCookies(res, options);
         res.status(204).end();
       },
     }),

@@ -42,6 +42,9 @@ export const userView = z.object({
   email: z.email({ pattern: EMAIL }),
   name: z.string().nullable(),
   createdAt: timestamp(),
+  emailVerifiedAt: timestamp()
+    .nullable()
+    .describe('When the account proved it receives mail at this address; null until the mailed link is used'),
 });
 
 export const userResponse = z.object({ user: userView });

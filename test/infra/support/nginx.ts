@@ -53,7 +53,10 @@ http {
  * The shipped nginx/ files in a private prefix on high ports: snippets copied as they are, the site file
  * rendered by deploy/render-nginx-site.sh with only names, ports and paths of this machine.
  */
-export async function privateNginx(upstream: string): Promise<PrivateNginx> {
+export async function privateNginx(
+  upstream: string,
+  options: { upstreams?: string[]; extraEnv?: Record<string, string> } = {},
+): Promise<PrivateNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-nginx-'));
   // nginx's workers run as an unprivileged user when started by root: they must be able to read the files.
   chmodSync(dir, 0o755);
@@ -75,6 +78,7 @@ export async function privateNginx(upstream: string): Promise<PrivateNginx> {
       ...process.env,
       SHIPSHAPE_SERVER_NAME: 'localhost',
       SHIPSHAPE_UPSTREAM: upstream,
+      ...(options.upstreams ? { SHIPSHAPE_UPSTREAMS: options.upstreams.join(' ') } : {}),
       SHIPSHAPE_HTTP_PORT: String(httpPort),
       SHIPSHAPE_HTTPS_PORT: String(httpsPort),
       SHIPSHAPE_TLS_CERT: join(dir, 'cert.pem'),
@@ -82,6 +86,7 @@ export async function privateNginx(upstream: string): Promise<PrivateNginx> {
       SHIPSHAPE_ACME_ROOT: join(dir, 'acme'),
       SHIPSHAPE_PUBLIC_ROOT: join(dir, 'public'),
       SHIPSHAPE_ACCESS_LOG: join(dir, 'logs', 'shipshape.access.log'),
+      ...options.extraEnv,
     },
   }).stdout;
   writeFileSync(join(dir, 'conf', 'sites-enabled', 'shipshape.conf'), rendered);

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { createDatabase, type Knex } from '../../../src/db/knex';
+import { createServerDatabase, type IsolatedDatabase } from '../../support/isolated-database';
 
 /**
  * The admin URL of a PostgreSQL server whose role may CREATE DATABASE (.ci/lib.sh's start_postgres prints one).
@@ -20,24 +20,9 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-/** A fresh, empty database for one test file; dropped by the returned function. */
-export async function freshDatabase(
-  prefix: string,
-): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = createDatabase({ url: adminUrl(), poolMin: 0, poolMax: 1 });
-  await admin.raw(`create database ${name}`);
-  await admin.destroy();
-  return {
-    name,
-    url: databaseUrl(name),
-    async drop() {
-      const again = createDatabase({ url: adminUrl(), poolMin: 0, poolMax: 1 });
-      await again.raw(`drop database if exists ${name} with (force)`);
-      await again.destroy();
-    },
-  };
-}
+/** A fresh, empty database on the infra suites' server for one test file; dropped by its drop(). */
+export const freshDatabase = (purpose: string): Promise<IsolatedDatabase> =>
+  createServerDatabase(adminUrl(), purpose);
 
 export function connect(url: string): Knex {
   return createDatabase({ url, poolMin: 0, poolMax: 2 });
