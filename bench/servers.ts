@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -91,8 +91,7 @@ function commandFor(kind: ServerKind, nodeArgs: string[], root: string): string[
 async function waitForReady(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`the server exited with status ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null) throw new Error('exited');
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       await response.arrayBuffer();
@@ -112,8 +111,33 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Spawns one server pinned to its core(s) and waits until it answers; the time to that answer is readyMs. */
+/** The last lines a server wrote, for an error that has to say why it stopped. */
+function logTail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Spawns one server pinned to its core(s) and waits until it answers; the time to that answer is readyMs.
+ * A server that exits before it is ready is started once more on new ports (a port the kernel handed out can be
+ * taken by another process before the server binds it), its log printed; a second failure ends the run with it.
+ */
 export async function startServer(settings: ServerSettings): Promise<RunningServer> {
+  try {
+    return await startServerOnce(settings);
+  } catch (error) {
+    if (!(error instanceof ServerExited)) throw error;
+    process.stderr.write(`  ${error.message}; starting it once more\n`);
+    return startServerOnce(settings);
+  }
+}
+
+class ServerExited extends Error {}
+
+async function startServerOnce(settings: ServerSettings): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env =
@@ -142,7 +166,10 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
     await waitForReady(settings.kind === 'shipshape' ? `${url}/health/ready` : url, child, 30_000);
   } catch (error) {
     child.kill('SIGKILL');
-    throw error;
+    if (child.exitCode === null) throw error;
+    throw new ServerExited(
+      `the ${settings.kind} server exited with status ${child.exitCode} before it was ready; the end of its log (${settings.logFile}):\n${logTail(settings.logFile)}`,
+    );
   }
   const readyMs = performance.now() - started;
   const pid = child.pid!;
