@@ -11,6 +11,8 @@ import { reportFigure } from './support/report';
 import { eventually, sleep } from './support/waiting';
 
 const onPostgresServer = Boolean(process.env.TEST_DATABASE_URL);
+/** Set by test/ha/behind-pgbouncer.sh: the database is reached through PgBouncer in transaction mode. */
+const behindPooler = process.env.SHIPSHAPE_TEST_POOLER === 'transaction';
 const NOTES = '/api/v1/notes';
 
 if (!onPostgresServer) {
@@ -117,7 +119,23 @@ async function untilRefused(worker: Worker, token: string) {
   return { ms: performance.now() - started, served };
 }
 
-if (onPostgresServer) {
+if (behindPooler) {
+  test('when the channel goes through PgBouncer in transaction mode, then the cache never trusts itself and every request reads the database', async () => {
+    const worker = await startProcess();
+    try {
+      const account = await signUp(worker.app);
+      await sleep(4_000); // more than a heartbeat's trust: time for one to come back, if it ever could
+      expect(worker.cache.trusted()).toBe(false);
+      const before = worker.lookups();
+      for (let i = 0; i < 3; i++) await request(worker.app).get(NOTES).set(bearer(account)).expect(200);
+      expect(worker.lookups() - before).toBe(3);
+    } finally {
+      await worker.close();
+    }
+  });
+}
+
+if (onPostgresServer && !behindPooler) {
   describe('the session cache (PostgreSQL)', () => {
     let a: Worker;
     let b: Worker;
