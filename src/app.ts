@@ -6,6 +6,7 @@ import { ReadRouting } from './db/read-routing.js';
 import { authenticate, requireRole } from './features/accounts/authenticate.js';
 import { lockoutMail } from './features/accounts/mails.js';
 import { accountRoutes } from './features/accounts/routes.js';
+import type { SessionCache } from './features/accounts/session-cache.js';
 import { adminRoutes } from './features/admin/routes.js';
 import { attachmentRoutes, readsOwnBody } from './features/attachments/routes.js';
 import { credentialsRoutes } from './features/credentials/routes.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   replica?: Knex;
   logger: Logger;
   lifecycle?: Lifecycle;
+  /** Active sessions in memory while their changes can be heard (SESSION_CACHE_SECONDS); none: always read. */
+  sessionCache?: SessionCache;
   /** A connected Redis client: rate-limit counters shared by every process. */
   redis?: RedisCommander;
   /** Unexpected (5xx) errors only, e.g. for Sentry. */
@@ -207,6 +210,7 @@ export function createApp(deps: AppDeps): Express {
     secretKey: config.secretKey,
     cookieName: config.auth.cookieName,
     allowedOrigins: config.cors.origins,
+    cache: deps.sessionCache,
   });
   mountRoutes(api, routes, { required: [signedIn], admin: [signedIn, requireRole('admin')] });
   app.use(API_BASE, api);

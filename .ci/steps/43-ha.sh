@@ -18,4 +18,4 @@ apt_install postgresql postgresql-client patroni etcd-server haproxy pgbouncer u
 npm run test:ha
 bash test/ha/behind-pgbouncer.sh test/notes.test.ts test/accounts.test.ts test/database.test.ts \
   test/health.test.ts test/migrations.test.ts test/query-count.test.ts test/bad-input.test.ts \
-  test/openapi-contract.test.ts
+  test/openapi-contract.test.ts test/session-cache.test.ts

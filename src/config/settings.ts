@@ -104,6 +104,7 @@ export const SETTINGS = {
     sessionRetentionDays: env('SESSION_RETENTION_DAYS', int(1, 3650), 30), // ended sessions kept for an inquiry, then purged
     emailConfirmationTtlHours: env('EMAIL_CONFIRMATION_TTL_HOURS', int(1, 720), 48), // a link proving an address (sign-up, change): mail can lag
     requireVerifiedEmail: env('REQUIRE_VERIFIED_EMAIL', bool, false), // unverified accounts may not log in; off everywhere by default: it needs mail that arrives
+    sessionCacheSeconds: env('SESSION_CACHE_SECONDS', int(0, 300), 10, { testing: 0 }), // sessions read from memory at most this long; revocations reach every process by NOTIFY; 0: off
     unverifiedAccountRetentionDays: env('UNVERIFIED_ACCOUNT_RETENTION_DAYS', int(0, 3650), 0), // never-verified accounts purged after; 0: never
   },
   uploads: {

@@ -55,10 +55,15 @@ const preparing = new WeakSet<Knex>();
  * Until it is called (and where it says no), the same queries run unnamed, which is always safe.
  */
 export async function usePreparedStatements(db: Knex): Promise<boolean> {
-  const { rows } = await db.raw<{ rows: { version: string }[] }>('select version()');
-  if (rows[0]?.version.includes('PGlite')) return false;
+  if (await isEmbedded(db)) return false;
   markPreparing(db);
   return true;
+}
+
+/** Whether the database is the embedded PGlite, which serves every connection from one session. */
+export async function isEmbedded(db: Knex): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: { version: string }[] }>('select version()');
+  return Boolean(rows[0]?.version.includes('PGlite'));
 }
 
 /** usePreparedStatements for a database known to be a PostgreSQL server (a replica of one). */

@@ -16,6 +16,7 @@ import { startServer } from '../server.js';
 import { version } from '../version.js';
 import { openDatabase } from '../wiring/database.js';
 import { closeRedis, connectRedis } from '../wiring/redis.js';
+import { startSessionCache } from '../wiring/session-cache.js';
 import { exitOnFatalErrors } from './fatal-errors.js';
 import { isMessage, WORKER_DRAIN, WORKER_READY } from './messages.js';
 
@@ -90,6 +91,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
 
   // Shared rate-limit counters, so the limit is one limit across workers and replicas.
   const redis = config.rateLimit.redisUrl ? await connectRedis(config.rateLimit.redisUrl, logger) : undefined;
+  const sessionCache = await startSessionCache(config, database, logger);
   // Started after the listener (below); the app enqueues through it once it exists.
   let jobs: JobQueue | undefined;
   const app = createApp({
@@ -105,6 +107,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     version,
     metrics,
     redis,
+    sessionCache,
     onUnexpectedError: reportUnexpectedError,
     onRateLimited: (limiter) => metrics.rateLimited.inc({ limiter }),
     onRateLimitFallback: (limiter) => metrics.rateLimitFallbacks.inc({ limiter }),
@@ -155,6 +158,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     ]);
     await metricsServer?.close();
     if (redis) await closeRedis(redis);
+    await sessionCache?.close();
     await database.close(2_000);
     await Promise.allSettled([flushTracing(), flushSentry()]);
     logger.info({ drained, drainMs: Date.now() - started }, drained ? 'stopped' : 'stopped at the deadline');

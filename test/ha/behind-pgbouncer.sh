@@ -45,4 +45,4 @@ done
 echo "PostgreSQL $pg_port (pid $pg_pid) behind $(pgbouncer --version | head -1) on $bouncer_port, pool_mode=transaction"
 
 TEST_DATABASE_URL="postgres://postgres:$password@127.0.0.1:$bouncer_port/postgres" \
-  DATABASE_PREPARED_STATEMENTS=false npx jest "$@"
+  DATABASE_PREPARED_STATEMENTS=false SHIPSHAPE_TEST_POOLER=transaction npx jest "$@"

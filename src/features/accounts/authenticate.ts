@@ -2,8 +2,9 @@ import { parse as parseCookies } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import { Problem, unauthorized } from '../../http/problem.js';
-import { findActiveSession, type Role, touchSession } from './repository.js';
+import { findActiveSession, type Role, type SessionWithUser, touchSession } from './repository.js';
 import { type PublicUser, toPublicUser } from './service.js';
+import type { SessionCache } from './session-cache.js';
 import { csrfTokenFor, hashToken, safeEqual } from './tokens.js';
 
 export interface Auth {
@@ -23,6 +24,18 @@ export interface AuthenticateOptions {
   secretKey: string;
   cookieName: string;
   allowedOrigins: string[];
+  /** Sessions kept in memory while their changes can be heard; none: every request reads the database. */
+  cache?: SessionCache;
+}
+
+async function lookUpSession(options: AuthenticateOptions, tokenHash: string) {
+  const { cache, db } = options;
+  const cached = cache?.get(tokenHash);
+  if (cached) return cached;
+  const mark = cache?.mark() ?? 0;
+  const session = await findActiveSession(db, tokenHash);
+  if (session) cache?.remember(tokenHash, session, mark);
+  return session;
 }
 
 function presentedToken(req: Request, cookieName: string): { token: string; via: Auth['via'] } | undefined {
@@ -60,9 +73,17 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     const presented = presentedToken(req, options.cookieName);
     if (!presented) throw unauthorized();
     const tokenHash = hashToken(presented.token);
-    const session = presented.token ? await findActiveSession(options.db, tokenHash) : undefined;
+    const session: SessionWithUser | undefined = presented.token
+      ? await lookUpSession(options, tokenHash)
+      : undefined;
     if (!session) throw unauthorized('The token is invalid, expired or revoked; log in again.');
-    if (presented.via === 'cookie' && !SAFE_METHODS.has(req.method)) checkCsrf(req, tokenHash, options);
+    if (!SAFE_METHODS.has(req.method)) {
+      if (presented.via === 'cookie') checkCsrf(req, tokenHash, options);
+      // A logout or a revocation made here holds in this process before its answer is written ('prefinish'
+      // fires in res.end); other processes hear of it from the database's notification.
+      const { cache } = options;
+      if (cache) res.once('prefinish', () => cache.forgetUser(session.user_id));
+    }
     if (!session.last_used_at || Date.now() - Date.parse(session.last_used_at) > TOUCH_EVERY_MS) {
       // Not awaited: the request does not wait for bookkeeping, and a failed write only leaves the time older.
       touchSession(options.db, session.session_id).catch(() => {});

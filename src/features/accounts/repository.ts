@@ -16,6 +16,7 @@ export type Role = 'user' | 'admin';
 export interface SessionWithUser {
   session_id: string;
   last_used_at: string | null;
+  expires_at: string;
   user_id: string;
   email: string;
   name: string | null;
@@ -93,7 +94,7 @@ export async function insertSession(
 }
 
 const FIND_ACTIVE_SESSION = `
-  select s.id as session_id, s.last_used_at, u.id as user_id, u.email, u.name, u.role, u.created_at,
+  select s.id as session_id, s.last_used_at, s.expires_at, u.id as user_id, u.email, u.name, u.role, u.created_at,
          u.email_verified_at
   from auth_sessions s join users u on u.id = s.user_id
   where s.token_hash = ? and s.revoked_at is null and s.expires_at > now() and u.disabled_at is null
