@@ -142,6 +142,20 @@ describe('DB-3: pool sizing', () => {
     expect(warnings[0]!.maxConnections).toEqual(expect.any(Number));
   });
 
+  test('when the pools fit but not with the session-cache listener of each process, then the warning counts the listener', async () => {
+    warnings.length = 0;
+    const { rows } = await db.raw(
+      "select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - 5 as available",
+    );
+    const available = (rows[0] as { available: number }).available;
+    const processes = Math.floor(available / 10);
+    await warnOnUnsafePoolSize(db, logger, { processes, poolMax: 10 });
+    expect(warnings).toEqual([]);
+    await warnOnUnsafePoolSize(db, logger, { processes, poolMax: 10, listeners: 1 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ processes, poolMax: 10, listeners: 1, wanted: processes * 11 });
+  });
+
   test('when the pools fit, then nothing is logged', async () => {
     warnings.length = 0;
     await warnOnUnsafePoolSize(db, logger, { processes: 2, poolMax: 10 });

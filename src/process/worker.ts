@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { createApp } from '../app.js';
 import type { Config } from '../config/index.js';
-import { warnOnUnsafePoolSize } from '../db/pool-sizing.js';
+import { listenersPerProcess, warnOnUnsafePoolSize } from '../db/pool-sizing.js';
 import { Lifecycle } from '../health/lifecycle.js';
 import { SEND_MAIL } from '../jobs/job-types.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -79,7 +79,11 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
   const processes = options.clustered ? config.webConcurrency : 1;
-  await warnOnUnsafePoolSize(db, logger, { processes, poolMax: config.database.poolMax });
+  await warnOnUnsafePoolSize(db, logger, {
+    processes,
+    poolMax: config.database.poolMax,
+    listeners: listenersPerProcess(config),
+  });
   if (!config.rateLimit.redisUrl && processes > 1) {
     logger.warn('REDIS_URL unset: rate limits are counted per process; set it when running more than one');
   }

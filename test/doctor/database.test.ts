@@ -144,7 +144,7 @@ describe('OPS-19: shipshape doctor, database', () => {
       const run = await dbDoctor(envFor('shipshape_app'));
       expect(run.finding('db.pool-size')).toMatchObject({ status: 'fail', checklist: 'DB-3' });
       expect(run.finding('db.pool-size').detail).toMatch(
-        /5 pool x 2 workers x 1 instance\(s\) = 10; max_connections 12 - 3 reserved - 5 headroom = 4/,
+        /\(5 pool \+ 1 session-cache listener\) x 2 workers x 1 instance\(s\) = 12; max_connections 12 - 3 reserved - 5 headroom = 4/,
       );
     } finally {
       psql('alter system reset max_connections', 'postgres');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { shippedMigrations } from '../../db/migrations.js';
-import { ADMIN_HEADROOM } from '../../db/pool-sizing.js';
+import { ADMIN_HEADROOM, listenersPerProcess } from '../../db/pool-sizing.js';
 import { type Check, fail, pass, skip, warn } from '../types.js';
 
 export const runtimeRole: Check = {
@@ -47,9 +47,14 @@ export const poolSize: Check = {
     );
     const { max, reserved } = rows[0] as { max: number; reserved: number };
     const { instances } = context.options;
-    const wanted = config.database.poolMax * config.webConcurrency * instances;
+    const listeners = listenersPerProcess(config);
+    const perProcess = config.database.poolMax + listeners;
+    const wanted = perProcess * config.webConcurrency * instances;
     const available = max - reserved - ADMIN_HEADROOM;
-    const sum = `${config.database.poolMax} pool x ${config.webConcurrency} workers x ${instances} instance(s) = ${wanted}; max_connections ${max} - ${reserved} reserved - ${ADMIN_HEADROOM} headroom = ${available}`;
+    const held = listeners
+      ? `(${config.database.poolMax} pool + ${listeners} session-cache listener)`
+      : `${perProcess} pool`;
+    const sum = `${held} x ${config.webConcurrency} workers x ${instances} instance(s) = ${wanted}; max_connections ${max} - ${reserved} reserved - ${ADMIN_HEADROOM} headroom = ${available}`;
     if (wanted > available) return fail(sum);
     if (wanted > available * 0.8) return warn(`${sum} (over 80%: no room to add an instance)`);
     return pass(sum);
