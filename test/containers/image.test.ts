@@ -78,7 +78,18 @@ beforeAll(async () => {
     'docker.io/library/postgres:16',
   ]);
   await waitFor('PostgreSQL', 2 * MINUTE, async () => {
-    const ready = await run('podman', ['exec', DB, 'pg_isready', '-U', 'shipshape', '-d', 'shipshape']);
+    // Over TCP: while the image initialises, a temporary server answers on the socket only.
+    const ready = await run('podman', [
+      'exec',
+      DB,
+      'pg_isready',
+      '-h',
+      '127.0.0.1',
+      '-U',
+      'shipshape',
+      '-d',
+      'shipshape',
+    ]);
     return ready.code === 0 ? true : undefined;
   });
   // The deploy step: migrations run once, from the same image, before the app starts.
