@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { Lifecycle } from '../src/health/lifecycle';
@@ -6,16 +5,10 @@ import type { MailMessage } from '../src/mail/mailer';
 import { createLogger } from '../src/observability/logger';
 import { createMetrics, observeBusinessTotals } from '../src/observability/metrics';
 import { bearer, newPassword, signUp, testConfig, uniqueEmail, useTestApp } from './support/harness';
+import { logCapture } from './support/log-capture';
 
-const lines: Record<string, unknown>[] = [];
-let raw = '';
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    raw += chunk.toString();
-    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-    done();
-  },
-});
+const logs = logCapture();
+const { lines, sink } = logs;
 
 const { db } = useTestApp();
 const config = testConfig();
@@ -127,8 +120,7 @@ describe('OBS-13, OBS-14: business metrics and account events', () => {
   });
 
   test('OBS-14: when logins succeed and fail, then each is logged as an event with the user id or a keyed email reference, never the email', async () => {
-    lines.length = 0;
-    raw = '';
+    logs.clear();
     const email = uniqueEmail();
     const password = newPassword();
     await request(app).post('/api/v1/auth/register').send({ email, password }).expect(201);
@@ -147,8 +139,8 @@ describe('OBS-13, OBS-14: business metrics and account events', () => {
     const success = lines.find((l) => l.event === 'login' && l.outcome === 'success');
     expect(success).toMatchObject({ level: 'info', userId: expect.any(String) });
     expect(lines.find((l) => l.event === 'signup')).toMatchObject({ outcome: 'success' });
-    expect(raw).not.toContain(email);
-    expect(raw.toLowerCase()).not.toContain(email.toLowerCase());
-    expect(raw).not.toContain(ok.body.token);
+    expect(logs.raw).not.toContain(email);
+    expect(logs.raw.toLowerCase()).not.toContain(email.toLowerCase());
+    expect(logs.raw).not.toContain(ok.body.token);
   });
 });

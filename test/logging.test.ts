@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import { createDatabase } from '../src/db/knex';
@@ -8,25 +7,17 @@ import { requestId } from '../src/http/request-id';
 import { createLogger } from '../src/observability/logger';
 import { scrubEvent } from '../src/observability/sentry';
 import { newPassword, testDatabaseUrl, uniqueEmail, useTestApp } from './support/harness';
+import { logCapture } from './support/log-capture';
 
-/** Every line the app logs, parsed: the logs are JSON, one object per line (OBS-1). */
-const lines: Record<string, unknown>[] = [];
-let raw = '';
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    raw += chunk.toString();
-    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-    done();
-  },
-});
+const logs = logCapture();
+const { lines, sink } = logs;
 
 const logger = createLogger({ level: 'info', pretty: false, destination: sink });
 const { app } = useTestApp({}, logger);
 const verbose = useTestApp({}, createLogger({ level: 'debug', pretty: false, destination: sink }));
 
 beforeEach(() => {
-  lines.length = 0;
-  raw = '';
+  logs.clear();
 });
 
 test('OBS-1: when a request completes, then one JSON access line carries its id, route, status and duration', async () => {
@@ -53,7 +44,7 @@ test('when credentials pass through login and an authenticated call, then no pas
   await request(app).get('/api/v1/users/me').set('Cookie', cookie).expect(200);
   expect(lines.length).toBeGreaterThanOrEqual(4);
   for (const secret of [password, login.body.token, login.body.csrfToken, cookie.split('=')[1]!]) {
-    expect(raw).not.toContain(secret);
+    expect(logs.raw).not.toContain(secret);
   }
 });
 
@@ -175,7 +166,7 @@ describe('slow queries (DB-7)', () => {
       expect.objectContaining({ level: 'warn', sql: expect.stringContaining('pg_sleep'), failed: false }),
     ]);
     expect(slow[0]!.durationMs).toBeGreaterThanOrEqual(100);
-    expect(raw).not.toContain(secret);
+    expect(logs.raw).not.toContain(secret);
   });
 
   test('when queries are fast, then nothing is logged', async () => {

@@ -136,16 +136,22 @@ describe('SEC-18: data retention', () => {
 });
 
 describe('the purge command', () => {
+  /** An account signed up `days` ago that never verified its address. */
+  async function unverifiedSince(days: number) {
+    const account = await signUp(app);
+    await db('users')
+      .where({ id: account.userId })
+      .update({ created_at: ago(days) });
+    return account;
+  }
+  const purge = (env: Record<string, string>) =>
+    runScript('src/cli/purge.ts', [], { APP_ENV: 'testing', DATABASE_URL: testDatabaseUrl(), ...env });
+
   test('when the purge command runs on the database, then it deletes what is past the retention and says how many', async () => {
     const { userId } = await signUp(app);
     const expired = await session(userId, { expires: ago(400) });
-    const unverified = await signUp(app);
-    await db('users')
-      .where({ id: unverified.userId })
-      .update({ created_at: ago(400) });
-    const result = await runScript('src/cli/purge.ts', [], {
-      APP_ENV: 'testing',
-      DATABASE_URL: testDatabaseUrl(),
+    const unverified = await unverifiedSince(400);
+    const result = await purge({
       SESSION_RETENTION_DAYS: '365',
       REQUIRE_VERIFIED_EMAIL: 'true',
       UNVERIFIED_ACCOUNT_RETENTION_DAYS: '365',
@@ -160,13 +166,8 @@ describe('the purge command', () => {
   });
 
   test('when the purge command is given an unverified-account retention without REQUIRE_VERIFIED_EMAIL, then it refuses to start (78) and deletes nothing', async () => {
-    const unverified = await signUp(app);
-    await db('users')
-      .where({ id: unverified.userId })
-      .update({ created_at: ago(400) });
-    const result = await runScript('src/cli/purge.ts', [], {
-      APP_ENV: 'testing',
-      DATABASE_URL: testDatabaseUrl(),
+    const unverified = await unverifiedSince(400);
+    const result = await purge({
       UNVERIFIED_ACCOUNT_RETENTION_DAYS: '365',
     });
     expect(result.status).toBe(78);

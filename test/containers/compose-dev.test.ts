@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../support/net';
 import { reportFigure } from '../support/report';
-import { MINUTE, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
+import { leftovers, MINUTE, run, sh, startComposeEnv, stopComposeEnv, waitFor } from './support';
 
 /** compose.yaml, the development stack: `docker compose up` gives the app with reload on a real PostgreSQL. */
 const PROJECT = 'shipshape-dev';
@@ -69,15 +69,8 @@ describe('compose.yaml', () => {
 
   test('when it is taken down with -v, then its containers and database volume are gone', async () => {
     expect((await compose('down', '-v', '--remove-orphans')).code).toBe(0);
-    const containers = await sh('podman', [
-      'ps',
-      '-a',
-      '--filter',
-      `label=com.docker.compose.project=${PROJECT}`,
-      '-q',
-    ]);
-    expect(containers.trim()).toBe('');
-    const volumes = await sh('podman', ['volume', 'ls', '--format', '{{.Name}}']);
-    expect(volumes.split('\n')).not.toContain(`${PROJECT}_pgdata-dev`);
+    const left = await leftovers(PROJECT);
+    expect(left.containers).toEqual([]);
+    expect(left.volumes).not.toContain(`${PROJECT}_pgdata-dev`);
   });
 });

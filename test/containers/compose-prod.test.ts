@@ -8,6 +8,7 @@ import { REPO } from '../support/processes';
 import { reportFigure } from '../support/report';
 import {
   httpsRequest,
+  leftovers,
   MINUTE,
   run,
   selfSignedCert,
@@ -686,18 +687,7 @@ describe('CTR-6: docker-compose.prod.yml', () => {
     async () => {
       const down = await composeAll('down', '-v', '--remove-orphans');
       expect(down.code).toBe(0);
-      const containers = await sh('podman', [
-        'ps',
-        '-a',
-        '--filter',
-        `label=com.docker.compose.project=${PROJECT}`,
-        '-q',
-      ]);
-      expect(containers.trim()).toBe('');
-      const volumes = await sh('podman', ['volume', 'ls', '--format', '{{.Name}}']);
-      expect(volumes.split('\n').filter((v) => v.startsWith(`${PROJECT}_`))).toEqual([]);
-      const networks = await sh('podman', ['network', 'ls', '--format', '{{.Name}}']);
-      expect(networks.split('\n').filter((n) => n.startsWith(`${PROJECT}_`))).toEqual([]);
+      expect(await leftovers(PROJECT)).toEqual({ containers: [], volumes: [], networks: [] });
     },
     3 * MINUTE,
   );

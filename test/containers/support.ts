@@ -40,6 +40,23 @@ export async function sh(command: string, args: string[], options: CommandOption
   return result.stdout;
 }
 
+/** What a compose project left behind in podman: its containers, and the volumes and networks named after it. */
+export async function leftovers(project: string) {
+  const containers = await sh('podman', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '-q',
+  ]);
+  const ofProject = (names: string) => names.split('\n').filter((name) => name.startsWith(`${project}_`));
+  return {
+    containers: containers.split('\n').filter(Boolean),
+    volumes: ofProject(await sh('podman', ['volume', 'ls', '--format', '{{.Name}}'])),
+    networks: ofProject(await sh('podman', ['network', 'ls', '--format', '{{.Name}}'])),
+  };
+}
+
 /** Polls each second until check returns a value other than undefined (podman commands are not cheap). */
 export const waitFor = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) =>
   poll(what, check, { timeoutMs, intervalMs: 1000 });

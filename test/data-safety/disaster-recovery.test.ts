@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { randomSecret } from '../infra/support/app';
+import { randomSecret, writeHostEnvFile } from '../infra/support/app';
 import { send } from '../infra/support/http';
 import {
   asPostgres,
@@ -144,21 +144,11 @@ beforeAll(async () => {
   mkdirSync(join(cluster.root, 'var', 'lib', 'shipshape', 'uploads'), { recursive: true });
   mkdirSync(join(cluster.root, 'srv', 'shipshape'), { recursive: true });
   appPort = await freePort();
-  writeFileSync(
-    join(etc, 'shipshape', 'shipshape.env'),
-    [
-      'APP_ENV=production',
-      `SECRET_KEY=${randomSecret()}`,
-      `DATABASE_URL=postgres://shipshape:${password}@127.0.0.1:${cluster.port}/shipshape`,
-      'TRUST_PROXY=1',
-      'HOST=127.0.0.1',
-      `PORT=${appPort}`,
-      `METRICS_PORT=${await freePort()}`,
-      'WEB_CONCURRENCY=1',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  await writeHostEnvFile(join(etc, 'shipshape', 'shipshape.env'), {
+    databaseUrl: `postgres://shipshape:${password}@127.0.0.1:${cluster.port}/shipshape`,
+    port: appPort,
+    workers: 1,
+  });
   writeFileSync(
     join(etc, 'nginx', 'sites-available', 'shipshape.conf'),
     `# site of this host ${randomSecret()}\n`,

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomSecret } from '../infra/support/app';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/postgres';
-import { REPO, runOk } from '../support/processes';
-import { doctor, writeEnvFile } from './doctor';
+import { REPO } from '../support/processes';
+import { doctor, provisionLikeProduction, writeEnvFile } from './doctor';
 
 /**
  * The database checks on a private PostgreSQL 15 cluster set up as production is: deploy/db-roles.sql's owner and
@@ -16,28 +14,7 @@ jest.setTimeout(120_000);
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-doctor-db-'));
 let pg: PrivatePostgres;
 const url = (role: string) => `postgres://${role}@127.0.0.1:${pg.port}/shipshape`;
-const psql = (sql: string, database = 'shipshape') =>
-  execFileSync(
-    'runuser',
-    [
-      '-u',
-      'postgres',
-      '--',
-      'psql',
-      '-XtAq',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(pg.port),
-      '-d',
-      database,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      sql,
-    ],
-    { encoding: 'utf8' },
-  );
+const psql = (sql: string, database = 'shipshape') => pg.psql(sql, database);
 const envFor = (role: string, extra: Record<string, string> = {}) =>
   writeEnvFile(
     { DATABASE_URL: url(role), WEB_CONCURRENCY: '2', DATABASE_POOL_MAX: '5', ...extra },
@@ -48,36 +25,7 @@ const dbDoctor = (envFile: string, args: string[] = []) =>
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
-  psql('create database shipshape', 'postgres');
-  execFileSync(
-    'runuser',
-    [
-      '-u',
-      'postgres',
-      '--',
-      'psql',
-      '-Xq',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(pg.port),
-      '-d',
-      'shipshape',
-      '-f',
-      join(REPO, 'deploy', 'db-roles.sql'),
-    ],
-    { stdio: 'pipe' },
-  );
-  runOk(process.execPath, [join(REPO, 'dist', 'cli', 'migrate.js'), 'latest'], {
-    env: {
-      PATH: process.env.PATH,
-      APP_ENV: 'production',
-      TRUST_PROXY: '1',
-      SECRET_KEY: randomSecret(),
-      DATABASE_URL: url('shipshape'),
-      LOG_LEVEL: 'silent',
-    },
-  });
+  provisionLikeProduction(pg);
 });
 
 afterAll(() => {

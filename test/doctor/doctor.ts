@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomSecret } from '../infra/support/app';
-import { REPO, runCommand } from '../support/processes';
+import type { PrivatePostgres } from '../support/postgres';
+import { REPO, runCommand, runOk } from '../support/processes';
 
 export interface Finding {
   id: string;
@@ -73,3 +74,22 @@ export function writeEnvFile(
 }
 
 export const nobodyUid = () => Number(execFileSync('id', ['-u', 'nobody']).toString());
+
+/**
+ * A private cluster set up as production is: the `shipshape` database, deploy/db-roles.sql's owner and runtime
+ * roles, and every migration applied by the owner with the built CLI.
+ */
+export function provisionLikeProduction(pg: PrivatePostgres) {
+  pg.psql('create database shipshape');
+  pg.psqlFile(join(REPO, 'deploy', 'db-roles.sql'), 'shipshape');
+  runOk(process.execPath, [join(REPO, 'dist', 'cli', 'migrate.js'), 'latest'], {
+    env: {
+      PATH: process.env.PATH,
+      APP_ENV: 'production',
+      TRUST_PROXY: '1',
+      SECRET_KEY: randomSecret(),
+      DATABASE_URL: `postgres://shipshape@127.0.0.1:${pg.port}/shipshape`,
+      LOG_LEVEL: 'silent',
+    },
+  });
+}

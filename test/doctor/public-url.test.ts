@@ -2,14 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AppProcess, randomSecret, startBuiltApp } from '../infra/support/app';
+import { type AppProcess, startBuiltApp } from '../infra/support/app';
 import { send } from '../infra/support/http';
 import { type PrivateNginx, privateNginx } from '../infra/support/nginx';
 import { freePort } from '../support/net';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/postgres';
-import { REPO, runOk } from '../support/processes';
+import { runOk } from '../support/processes';
 import { waitFor } from '../support/waiting';
-import { doctor, doctorText, writeEnvFile } from './doctor';
+import { doctor, doctorText, provisionLikeProduction, writeEnvFile } from './doctor';
 
 /**
  * The checks through the public URL against the real thing: the built app on PostgreSQL 15 as the runtime role,
@@ -36,28 +36,14 @@ const urlArgs = () => [
   '--ca-file',
   join(nginx.dir, 'cert.pem'),
 ];
+/** Every check that looks at a deployment rather than at this host. */
+const everyDeploymentCheck = () => [
+  ...['config', 'db', 'url', 'integrations'].flatMap((group) => ['--only', group]),
+  '--env-file',
+  envFile,
+  ...urlArgs(),
+];
 const runtimeUrl = () => `postgres://shipshape_app@127.0.0.1:${pg.port}/shipshape`;
-const psqlFile = (file: string) =>
-  execFileSync(
-    'runuser',
-    [
-      '-u',
-      'postgres',
-      '--',
-      'psql',
-      '-Xq',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(pg.port),
-      '-d',
-      'shipshape',
-      '-f',
-      file,
-    ],
-    { stdio: 'pipe' },
-  );
-
 function certificate(days: number) {
   certificateDays = days;
   runOk('openssl', [
@@ -116,32 +102,7 @@ async function restore() {
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
-  execFileSync('runuser', [
-    '-u',
-    'postgres',
-    '--',
-    'psql',
-    '-Xq',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(pg.port),
-    '-d',
-    'postgres',
-    '-c',
-    'create database shipshape',
-  ]);
-  psqlFile(join(REPO, 'deploy', 'db-roles.sql'));
-  runOk(process.execPath, [join(REPO, 'dist', 'cli', 'migrate.js'), 'latest'], {
-    env: {
-      PATH: process.env.PATH,
-      APP_ENV: 'production',
-      TRUST_PROXY: '1',
-      SECRET_KEY: randomSecret(),
-      DATABASE_URL: `postgres://shipshape@127.0.0.1:${pg.port}/shipshape`,
-      LOG_LEVEL: 'silent',
-    },
-  });
+  provisionLikeProduction(pg);
   metricsPort = await freePort();
   app = await startBuiltApp({
     databaseUrl: runtimeUrl(),
@@ -170,19 +131,7 @@ afterEach(async () => {
 
 describe('OPS-19: shipshape doctor, through the public URL', () => {
   test('OPS-19: when the shipped nginx serves the app with a 90-day certificate, then no check of config, db, url or integrations fails', async () => {
-    const run = await doctor([
-      '--only',
-      'config',
-      '--only',
-      'db',
-      '--only',
-      'url',
-      '--only',
-      'integrations',
-      '--env-file',
-      envFile,
-      ...urlArgs(),
-    ]);
+    const run = await doctor(everyDeploymentCheck());
     expect(run.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     for (const id of [
       'url.https-redirect',
@@ -196,19 +145,7 @@ describe('OPS-19: shipshape doctor, through the public URL', () => {
     ])
       expect(run.finding(id).status).toBe('pass');
     expect(run.status).toBe(0);
-    const text = await doctorText([
-      '--only',
-      'config',
-      '--only',
-      'db',
-      '--only',
-      'url',
-      '--only',
-      'integrations',
-      '--env-file',
-      envFile,
-      ...urlArgs(),
-    ]);
+    const text = await doctorText(everyDeploymentCheck());
     process.stdout.write(`doctor report on a good deployment:\n${text.stdout}`);
   });
 

@@ -6,13 +6,12 @@ import pg from 'pg';
 import { type AppProcess, migrate, startApp, stopApp } from '../faults/support/app';
 import { json, type Reply, send, signUp } from '../faults/support/client';
 import { freePort } from '../support/net';
-import { type PrivatePostgres, startPrivatePostgres } from '../support/postgres';
+import { asPostgres, type PrivatePostgres, startPrivatePostgres } from '../support/postgres';
 import { reportFigure } from '../support/report';
 import { sleep, waitFor } from '../support/waiting';
 
 jest.setTimeout(120_000);
 
-const BIN = '/usr/lib/postgresql/15/bin';
 /** READ_YOUR_WRITES_MS in src/db/read-routing.ts, and a margin. */
 const AFTER_THE_WINDOW_MS = 5_500;
 
@@ -21,8 +20,6 @@ let app: AppProcess | undefined;
 let replicaDir = '';
 let replicaPort = 0;
 
-const asPostgres = (command: string, args: string[]) =>
-  execFileSync('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { stdio: 'pipe' });
 const replicaOptions = () => `-p ${replicaPort} -k ${replicaDir} -c listen_addresses=127.0.0.1 -c fsync=off`;
 const startReplica = () =>
   asPostgres('pg_ctl', [

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
 import { freePort } from '../support/net';
+import { asPostgres, psqlAs } from '../support/postgres';
 import { REPO, run } from '../support/processes';
 import { waitFor } from '../support/waiting';
 import { type AppProcess, randomSecret, startBuiltApp } from './support/app';
@@ -18,7 +19,6 @@ import { connect } from './support/postgres';
  */
 jest.setTimeout(120_000);
 
-const BIN = '/usr/lib/postgresql/15/bin';
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-roles-'));
 const data = join(dir, 'data');
 const postgresUid = Number(execFileSync('id', ['-u', 'postgres']).toString());
@@ -33,30 +33,7 @@ let runtime: Knex;
 let owner: Knex;
 let app: AppProcess | undefined;
 
-const asPostgres = (command: string, args: string[]) =>
-  execFileSync('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { stdio: 'pipe' });
-const superuser = (sql: string, database = 'shipshape') =>
-  execFileSync(
-    'runuser',
-    [
-      '-u',
-      'postgres',
-      '--',
-      join(BIN, 'psql'),
-      '-XtAq',
-      '-h',
-      dir,
-      '-p',
-      String(port),
-      '-d',
-      database,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      sql,
-    ],
-    { encoding: 'utf8' },
-  ).trim();
+const superuser = (sql: string, database = 'shipshape') => psqlAs({ host: dir, port, database }, ['-c', sql]);
 
 /** deploy/create-db-roles.sh as provision.sh runs it: as root, over the local socket, passwords in the environment. */
 const createRoles = () =>

@@ -16,7 +16,7 @@ import { shippedMigrations } from '../../src/db/migrations';
 import { freePort } from '../support/net';
 import { type CommandResult, REPO, run, runOk } from '../support/processes';
 import { waitFor } from '../support/waiting';
-import { randomSecret } from './support/app';
+import { writeHostEnvFile } from './support/app';
 import { send } from './support/http';
 import { connect, freshDatabase } from './support/postgres';
 
@@ -162,22 +162,8 @@ exports.down = async (knex) => {
   database = await freshDatabase('drill');
   db = connect(database.url);
   port = await freePort();
-  writeFileSync(
-    envFile,
-    [
-      'APP_ENV=production',
-      `SECRET_KEY=${randomSecret()}`,
-      `DATABASE_URL=${database.url}`,
-      'TRUST_PROXY=1',
-      'HOST=127.0.0.1',
-      `PORT=${port}`,
-      `METRICS_PORT=${await freePort()}`,
-      // Two workers: the reload rolls them one at a time, as on a server.
-      'WEB_CONCURRENCY=2',
-      'LOG_LEVEL=info',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  // Two workers: the reload rolls them one at a time, as on a server.
+  await writeHostEnvFile(envFile, { databaseUrl: database.url, port, workers: 2, extra: ['LOG_LEVEL=info'] });
 });
 
 afterAll(async () => {

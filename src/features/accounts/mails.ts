@@ -16,48 +16,51 @@ export function lockoutMail(to: string, until: string): MailMessage {
   };
 }
 
-/** A link into the product (APP_URL) carrying a mailed token; without APP_URL the mail shows the token alone. */
-function tokenLine(appUrl: string | undefined, page: string, token: string, action: string): string {
-  return appUrl
-    ? `${action} here: ${appUrl.replace(/\/$/, '')}/${page}#token=${token}`
-    : `${action} with this token: ${token}`;
+/** Where a mailed token leads: the product's page (APP_URL) and when the token stops working. */
+interface MailedLink {
+  appUrl: string | undefined;
+  expiresAt: Date;
+}
+
+/**
+ * A mail carrying a one-time token: a link into the product (APP_URL) with the token in its fragment, or the
+ * token alone without APP_URL; then how long it works and what to do if the reader did not ask.
+ */
+function tokenMail(
+  to: string,
+  token: string,
+  link: MailedLink,
+  mail: { subject: string; intro: string; page: string; action: string; validity?: string; ifNotYou: string },
+): MailMessage {
+  const url = link.appUrl
+    ? `${mail.action} here: ${link.appUrl.replace(/\/$/, '')}/${mail.page}#token=${token}`
+    : `${mail.action} with this token: ${token}`;
+  const validity = [`It works once, until ${link.expiresAt.toISOString()} (UTC).`, mail.validity].filter(
+    Boolean,
+  );
+  return { to, subject: mail.subject, text: [mail.intro, url, validity.join(' '), mail.ifNotYou].join('\n') };
 }
 
 /** Sent at sign-up (and when asked again): the link proves the address reaches the account's owner. */
-export function verificationMail(
-  to: string,
-  token: string,
-  link: { appUrl: string | undefined; expiresAt: Date },
-): MailMessage {
-  return {
-    to,
+export const verificationMail = (to: string, token: string, link: MailedLink) =>
+  tokenMail(to, token, link, {
     subject: 'Confirm your email address',
-    text: [
-      'Welcome! Please confirm that this address is yours.',
-      tokenLine(link.appUrl, 'verify-email', token, 'Confirm it'),
-      `It works once, until ${link.expiresAt.toISOString()} (UTC).`,
-      'If you did not create an account, ignore this message.',
-    ].join('\n'),
-  };
-}
+    intro: 'Welcome! Please confirm that this address is yours.',
+    page: 'verify-email',
+    action: 'Confirm it',
+    ifNotYou: 'If you did not create an account, ignore this message.',
+  });
 
 /** Sent to the new address of an email change: the change happens only when its owner uses the link. */
-export function emailChangeMail(
-  to: string,
-  token: string,
-  link: { appUrl: string | undefined; expiresAt: Date },
-): MailMessage {
-  return {
-    to,
+export const emailChangeMail = (to: string, token: string, link: MailedLink) =>
+  tokenMail(to, token, link, {
     subject: 'Confirm your new email address',
-    text: [
-      'Someone (we hope you) asked to use this address for their account.',
-      tokenLine(link.appUrl, 'confirm-email-change', token, 'Confirm the change'),
-      `It works once, until ${link.expiresAt.toISOString()} (UTC). Every other session of the account ends then.`,
-      'If you did not ask, ignore this message: nothing changes.',
-    ].join('\n'),
-  };
-}
+    intro: 'Someone (we hope you) asked to use this address for their account.',
+    page: 'confirm-email-change',
+    action: 'Confirm the change',
+    validity: 'Every other session of the account ends then.',
+    ifNotYou: 'If you did not ask, ignore this message: nothing changes.',
+  });
 
 /** Told to the old address once a change is confirmed: its owner may not be the one who changed it. */
 export function emailChangedNotice(to: string, newEmail: string): MailMessage {

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { randomSecret } from '../../infra/support/app';
+import { randomSecret, writeHostEnvFile } from '../../infra/support/app';
 import { send } from '../../infra/support/http';
 import { type PrivateNginx, privateNginx } from '../../infra/support/nginx';
 import { freshDatabase } from '../../infra/support/postgres';
@@ -40,26 +40,19 @@ export async function temporaryHost(prefix: string): Promise<Host> {
   installSystemctlStub(bin);
   const database = await freshDatabase(`shipshape_${prefix.replace(/\W/g, '_')}`);
   const port = await freePort();
-  writeFileSync(
-    envFile,
-    [
-      'APP_ENV=production',
-      `SECRET_KEY=${randomSecret()}`,
-      `DATABASE_URL=${database.url}`,
-      'TRUST_PROXY=1',
-      'HOST=127.0.0.1',
-      `PORT=${port}`,
-      `METRICS_PORT=${await freePort()}`,
-      // Two workers (one would run without the cluster primary, so no reload): the reload rolls them in turn.
-      'WEB_CONCURRENCY=2',
+  // Two workers (one would run without the cluster primary, so no reload): the reload rolls them in turn.
+  await writeHostEnvFile(envFile, {
+    databaseUrl: database.url,
+    port,
+    workers: 2,
+    extra: [
       'LOG_LEVEL=info',
       // The drill's steady traffic comes from a handful of addresses: the app's own per-IP limits would
       // answer 429 long before the release under test is judged.
       'RATE_LIMIT_MAX=10000000',
       'AUTH_RATE_LIMIT_MAX=10000',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+    ],
+  });
   const env: Host['env'] = {
     PATH: `${bin}:${process.env.PATH}`,
     SHIPSHAPE_ROOT: root,
