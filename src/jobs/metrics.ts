@@ -39,34 +39,31 @@ export function jobMetrics(registry: Registry, db: Knex, types: string[]): JobOu
     pending ??= read().finally(() => setTimeout(() => (pending = undefined), 0));
     return pending;
   };
-  new Gauge({
-    name: 'shipshape_jobs_queue_depth',
-    help: 'Jobs waiting to run (created or waiting for a retry), by job type',
-    labelNames: ['type'],
-    aggregator: 'max',
-    registers,
-    async collect() {
-      const rows = await shared().catch(() => undefined);
-      this.reset();
-      if (!rows) return; // database unreachable: no figure rather than a false zero
-      for (const type of types) this.set({ type }, 0);
-      for (const row of rows) this.set({ type: row.name }, Number(row.depth));
-    },
-  });
-  new Gauge({
-    name: 'shipshape_jobs_oldest_age_seconds',
-    help: 'Age of the oldest job waiting to run, by job type',
-    labelNames: ['type'],
-    aggregator: 'max',
-    registers,
-    async collect() {
-      const rows = await shared().catch(() => undefined);
-      this.reset();
-      if (!rows) return;
-      for (const type of types) this.set({ type }, 0);
-      for (const row of rows) this.set({ type: row.name }, Number(row.oldest_seconds ?? 0));
-    },
-  });
+  // Both gauges read the same rows at one scrape; a type with nothing waiting reads 0, an unreachable
+  // database no figure at all rather than a false zero.
+  const perType = (name: string, help: string, figure: (row: QueueRow) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['type'],
+      aggregator: 'max',
+      registers,
+      async collect() {
+        const rows = await shared().catch(() => undefined);
+        this.reset();
+        if (!rows) return;
+        for (const type of types) this.set({ type }, 0);
+        for (const row of rows) this.set({ type: row.name }, figure(row));
+      },
+    });
+  perType(
+    'shipshape_jobs_queue_depth',
+    'Jobs waiting to run (created or waiting for a retry), by job type',
+    (row) => Number(row.depth),
+  );
+  perType('shipshape_jobs_oldest_age_seconds', 'Age of the oldest job waiting to run, by job type', (row) =>
+    Number(row.oldest_seconds ?? 0),
+  );
   return {
     completed: (type) => completed.inc({ type }),
     failed: (type, outcome) => failed.inc({ type, outcome }),

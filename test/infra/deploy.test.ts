@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import type { Knex } from '../../src/db/knex';
 import { shippedMigrations } from '../../src/db/migrations';
 import { freePort } from '../support/net';
-import { type CommandResult, REPO, run, runOk } from '../support/processes';
+import { type CommandResult, REPO, run, runOk, terminatePid } from '../support/processes';
 import { waitFor } from '../support/waiting';
 import { writeHostEnvFile } from './support/app';
 import { send } from './support/http';
@@ -169,19 +169,7 @@ exports.down = async (knex) => {
 afterAll(async () => {
   if (existsSync(pidFile)) {
     const pid = primaryPid();
-    try {
-      process.kill(pid, 'SIGTERM');
-      for (let alive = true; alive; ) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        try {
-          process.kill(pid, 0);
-        } catch {
-          alive = false;
-        }
-      }
-    } catch {
-      // already gone
-    }
+    await terminatePid(pid);
   }
   await db?.destroy();
   await database?.drop();

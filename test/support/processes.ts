@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { waitFor } from './waiting';
 
 /** The repository's root, whatever the working directory of the run. */
 export const REPO = resolve(__dirname, '..', '..');
@@ -103,5 +104,28 @@ export function stopChild(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
+  });
+}
+
+/** Whether a process of that id exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends SIGTERM to a process the test did not spawn (a pid file's) and waits until it is gone; gone already is fine. */
+export async function terminatePid(pid: number, timeoutMs = 30_000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  await waitFor(`pid ${pid} to exit`, async () => (isAlive(pid) ? undefined : true), {
+    timeoutMs,
+    intervalMs: 200,
   });
 }

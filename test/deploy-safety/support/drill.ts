@@ -6,7 +6,7 @@ import { send } from '../../infra/support/http';
 import { type PrivateNginx, privateNginx } from '../../infra/support/nginx';
 import { freshDatabase } from '../../infra/support/postgres';
 import { freePort } from '../../support/net';
-import { type CommandResult, REPO, runCommand } from '../../support/processes';
+import { type CommandResult, REPO, runCommand, terminatePid } from '../../support/processes';
 import { reportFigure } from '../../support/report';
 import { waitFor } from '../../support/waiting';
 import { installSystemctlStub } from './vps';
@@ -97,19 +97,7 @@ export async function temporaryHost(prefix: string): Promise<Host> {
       for (const file of [pidFile, `${pidFile}.blue`, `${pidFile}.green`]) {
         if (!existsSync(file)) continue;
         const pid = Number(readFileSync(file, 'utf8').trim());
-        try {
-          process.kill(pid, 'SIGTERM');
-          await waitFor(`pid ${pid} to exit`, async () => {
-            try {
-              process.kill(pid, 0);
-              return undefined;
-            } catch {
-              return true;
-            }
-          });
-        } catch {
-          // already gone
-        }
+        await terminatePid(pid);
       }
       await database.drop();
     },

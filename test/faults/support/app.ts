@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net';
-import { REPO } from '../../support/processes';
+import { isAlive, REPO } from '../../support/processes';
 
 export interface LogLine {
   level: string;
@@ -137,15 +137,6 @@ export async function startApp(env: Record<string, string>): Promise<AppProcess>
     kill: (signal) => void child.kill(signal),
   };
   return app;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Waits until `count` workers have said "ready to serve". */
