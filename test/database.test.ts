@@ -80,4 +80,30 @@ describe('prepared statements', () => {
       expect(rows.map((row) => row.title)).toEqual([`of ${account.email}`]);
     }
   });
+  test("when a hot query runs and when it fails, then knex's query events see both, as the query count and slow-query log need", async () => {
+    await usePreparedStatements(single);
+    const seen: string[] = [];
+    const started = (query: { sql: string }) => seen.push(`query ${query.sql.slice(0, 10)}`);
+    const answered = (_: unknown, query: { sql: string }) => seen.push(`response ${query.sql.slice(0, 10)}`);
+    const failed = (error: { code?: string }) => seen.push(`error ${error.code}`);
+    single.on('query', started).on('query-response', answered).on('query-error', failed);
+    try {
+      const account = await signUp(app);
+      expect(await listNotes(single, account.userId, { limit: 5 })).toEqual([]);
+      // Not a uuid: PostgreSQL refuses the value, and the error keeps its SQLSTATE for the error handler.
+      await expect(listNotes(single, 'not-a-uuid', { limit: 5 })).rejects.toMatchObject({ code: '22P02' });
+      // The one connection went back to the pool after the failure: the next query gets it.
+      expect(await listNotes(single, account.userId, { limit: 5 })).toEqual([]);
+    } finally {
+      single.off('query', started).off('query-response', answered).off('query-error', failed);
+    }
+    expect(seen).toEqual([
+      'query select id,',
+      'response select id,',
+      'query select id,',
+      'error 22P02',
+      'query select id,',
+      'response select id,',
+    ]);
+  });
 });
