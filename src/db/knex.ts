@@ -71,50 +71,14 @@ export function markPreparing(db: Knex): void {
   preparing.add(db);
 }
 
-/** Each hot SQL text with knex's `?` placeholders written as pg's `$1, $2, ...`, worked out once. */
-const numbered = new Map<string, string>();
-const numberPlaceholders = (sql: string) => {
-  let text = numbered.get(sql);
-  if (text === undefined) {
-    let position = 0;
-    text = sql.replace(/\?/g, () => `$${++position}`);
-    numbered.set(sql, text);
-  }
-  return text;
-};
-let preparedRuns = 0;
-
 /**
- * A hot query as plain parameterised SQL (`?` placeholders), run as a named prepared statement where the
- * database allows it: PostgreSQL parses and plans it once per connection, and each run sends only the name
- * and the values. There it runs on a connection of knex's pool through pg itself, without knex's runner,
- * which cost as much CPU as pg on the notes page (docs/performance.md, change 15); it still emits knex's
- * query events, so query counts and the slow-query log see it, and pg's instrumentation traces it. Elsewhere
- * (PGlite, a transaction) it is an ordinary knex.raw. One name per SQL text.
+ * A hot query as plain parameterised SQL, run as a named prepared statement where the database allows it:
+ * PostgreSQL parses and plans it once per connection, and each run sends only the name and the values.
+ * Still a knex query: query counts, the slow-query log and spans see it. One name per SQL text.
  */
-export async function preparedQuery<T>(
-  db: Knex,
-  name: string,
-  sql: string,
-  bindings: readonly Knex.RawBinding[],
-): Promise<T> {
-  if (!preparing.has(db)) return (await db.raw<T>(sql, bindings)) as T;
-  const values = [...bindings];
-  const event = { __knexQueryUid: `prepared:${++preparedRuns}`, sql, bindings: values, method: 'raw' };
-  // Waits at most acquireConnectionTimeout and fails as knex does (KnexTimeoutError, a 503), a dead
-  // connection is dropped when it is handed back, as for every knex query.
-  const connection = (await db.client.acquireConnection()) as pg.Client;
-  try {
-    db.emit('query', event);
-    const result = await connection.query({ name, text: numberPlaceholders(sql), values });
-    db.emit('query-response', result, event);
-    return result as T;
-  } catch (error) {
-    db.emit('query-error', error, event);
-    throw error;
-  } finally {
-    void db.client.releaseConnection(connection); // synchronous inside: tarn takes it back at once
-  }
+export function preparedQuery<T>(db: Knex, name: string, sql: string, bindings: readonly Knex.RawBinding[]) {
+  const query = db.raw<T>(sql, bindings);
+  return preparing.has(db) ? query.options({ name }) : query;
 }
 
 /** knex over pg: the URL comes from the environment, the pool is small and bounded. */
