@@ -7,6 +7,7 @@ import { freePort } from '../support/net';
 import { REPO } from '../support/processes';
 import { reportFigure } from '../support/report';
 import {
+  buildImage,
   httpsRequest,
   leftovers,
   MINUTE,
@@ -98,16 +99,7 @@ const firstHealthy = (c: Inspected) => {
 };
 
 beforeAll(async () => {
-  await sh('podman', [
-    'build',
-    '--format',
-    'docker',
-    '--build-arg',
-    'APP_VERSION=0.0.0-ctrtest',
-    '-t',
-    `${IMAGE_REPO}:${IMAGE_TAG}`,
-    '.',
-  ]);
+  await buildImage(`${IMAGE_REPO}:${IMAGE_TAG}`);
 
   // The operator's preparation, as docs/deploy-docker.md tells it: generate-secrets.sh writes a root-only
   // secrets directory, each file readable by the one user that reads it (app 1000, postgres 999).

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../support/processes';
 import { reportFigure } from '../support/report';
-import { MINUTE, run, sh, tempDir, waitFor, writeSecret } from './support';
+import { buildImage, MINUTE, run, sh, tempDir, waitFor, writeSecret } from './support';
 
 /**
  * The runtime image built from the Dockerfile with podman, run for real next to
@@ -42,18 +42,7 @@ const appArgs = () => [
 beforeAll(async () => {
   await removeAll();
   const started = Date.now();
-  await sh('podman', [
-    'build',
-    '--format',
-    'docker',
-    '--build-arg',
-    'APP_VERSION=0.0.0-ctrtest',
-    '--build-arg',
-    `APP_REVISION=${(await sh('git', ['rev-parse', 'HEAD'])).trim()}`,
-    '-t',
-    IMAGE,
-    '.',
-  ]);
+  await buildImage(IMAGE, (await sh('git', ['rev-parse', 'HEAD'])).trim());
   buildSeconds = (Date.now() - started) / 1000;
 
   // Secret files as Docker secrets are mounted: read-only, readable by the image's user only.

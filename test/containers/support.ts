@@ -40,6 +40,16 @@ export async function sh(command: string, args: string[], options: CommandOption
   return result.stdout;
 }
 
+/**
+ * Builds the repository's Dockerfile as `image` (Docker format, so HEALTHCHECK is kept), labelled with the test
+ * version and, when given, the revision.
+ */
+export async function buildImage(image: string, revision?: string): Promise<void> {
+  const args = ['--build-arg', 'APP_VERSION=0.0.0-ctrtest'];
+  if (revision) args.push('--build-arg', `APP_REVISION=${revision}`);
+  await sh('podman', ['build', '--format', 'docker', ...args, '-t', image, '.']);
+}
+
 /** What a compose project left behind in podman: its containers, and the volumes and networks named after it. */
 export async function leftovers(project: string) {
   const containers = await sh('podman', [

@@ -45,26 +45,14 @@ describe('OPS-19: shipshape doctor, host and integrations', () => {
     const mount = mkdtempSync(join(dir, 'volume-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
     mounts.push(mount);
-    const roomy = await doctor([
-      '--only',
-      'host.disk',
-      '--data-path',
-      mount,
-      '--backup-path',
-      join(dir, 'absent'),
-    ]);
+    const diskCheck = () =>
+      doctor(['--only', 'host.disk', '--data-path', mount, '--backup-path', join(dir, 'absent')]);
+    const roomy = await diskCheck();
     expect(roomy.finding('host.disk-free').status).toBe('pass');
     execFileSync('dd', ['if=/dev/zero', `of=${join(mount, 'fill')}`, 'bs=64k', 'count=61'], {
       stdio: 'ignore',
     });
-    const full = await doctor([
-      '--only',
-      'host.disk',
-      '--data-path',
-      mount,
-      '--backup-path',
-      join(dir, 'absent'),
-    ]);
+    const full = await diskCheck();
     expect(full.finding('host.disk-free')).toMatchObject({ status: 'fail', checklist: 'DB-4' });
     expect(full.finding('host.disk-free').detail).toMatch(/[0-9] % free/);
   });
