@@ -7,6 +7,7 @@ import { Lifecycle } from '../src/health/lifecycle';
 import { createLogger } from '../src/observability/logger';
 import { startSessionCache } from '../src/wiring/session-cache';
 import { bearer, buildTestApp, signUp, testDatabaseUrl } from './support/harness';
+import { listenOnLoopback } from './support/net';
 import { reportFigure } from './support/report';
 import { eventually, sleep } from './support/waiting';
 
@@ -50,9 +51,8 @@ async function stallableRelay(
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const url = new URL(target);
-  url.port = String((server.address() as { port: number }).port);
+  url.port = String(await listenOnLoopback(server));
   return {
     url: url.toString(),
     stall(on) {

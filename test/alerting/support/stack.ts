@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freePort } from '../../support/net';
+import { freePort, listenOnLoopback } from '../../support/net';
 import { REPO } from '../../support/processes';
 import { waitFor } from '../../support/waiting';
 
@@ -66,8 +65,7 @@ export async function webhookReceiver(): Promise<WebhookReceiver> {
     received.push({ ...body, path: req.url ?? '', at: Date.now() });
     res.writeHead(200).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     received,

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Socket } from 'node:net';
+import { listenOnLoopback } from '../../support/net';
 
 export interface TcpProxy {
   port: number;
@@ -22,8 +23,7 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= new Promise<void>((resolve) => {
