@@ -72,10 +72,14 @@ export function localFileStore(root: string): FileStore {
       // Written beside its final name, then renamed: a reader never sees half a file.
       const partial = `${path}.${randomUUID()}.partial`;
       const measured = measuring(maxBytes);
+      const sink = createWriteStream(partial, { mode: 0o640 });
       try {
-        await pipeline([source, ...checks, measured.transform, createWriteStream(partial, { mode: 0o640 })]);
+        await pipeline([source, ...checks, measured.transform, sink]);
         await rename(partial, path);
       } catch (error) {
+        // A check can fail while the sink is still opening its file: the pipeline rejects at once, and the file
+        // would appear after the rm. Once the sink has closed, whatever it created is there to remove.
+        if (!sink.closed) await new Promise<void>((closed) => sink.once('close', () => closed()));
         await rm(partial, { force: true });
         throw error;
       }
