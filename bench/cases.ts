@@ -12,6 +12,8 @@ export interface Case {
   body?: string;
   /** Another build of shipshape to run instead of this checkout's (BENCH_BASELINE). */
   root?: string;
+  /** Settings given to this case's servers on top of the bench's own (BENCH_BASELINE_ENV). */
+  env?: Record<string, string>;
 }
 
 const NOTE_BODY = JSON.stringify({ title: 'bench', body: 'A note written by the benchmark under load.' });
@@ -46,8 +48,22 @@ const SHIPSHAPE_CASES: Case[] = [1, 2].flatMap((workers): Case[] => [
   },
 ]);
 
+/**
+ * BENCH_BASELINE_ENV, `NAME=value` pairs separated by spaces: settings for the baseline's servers only, so a
+ * setting can be weighed against its default in one run (BENCH_BASELINE set to a build of the same revision).
+ */
+export function parseBaselineEnv(raw: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(/\s+/).filter(Boolean)) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`BENCH_BASELINE_ENV: ${pair} is not NAME=value`);
+    env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
 /** The reference servers, shipshape's cases, and the baseline build's copies of them when one is given. */
-export function allCases(baseline: string | undefined): Case[] {
+export function allCases(baseline: string | undefined, baselineEnv: Record<string, string> = {}): Case[] {
   return [
     { id: 'raw', label: 'raw node:http hello', kind: 'raw', workers: 1, method: 'GET', path: '/' },
     {
@@ -83,6 +99,7 @@ export function allCases(baseline: string | undefined): Case[] {
           id: `${c.id}-base`,
           label: `${c.label} [baseline]`,
           root: baseline,
+          env: baselineEnv,
         }))
       : []),
   ];

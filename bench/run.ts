@@ -11,7 +11,8 @@
  * BENCH_CASES (comma-separated case ids, default all), BENCH_NODE (a node binary to run the servers with, e.g.
  * the Node 24 the Dockerfile ships; default the node on PATH), BENCH_BASELINE (a folder holding another build of
  * shipshape, dist/ and migrations/ and node_modules/: its cases run interleaved with this checkout's, for a
- * before/after measured in one run).
+ * before/after measured in one run), BENCH_BASELINE_ENV (`NAME=value ...`: settings for the baseline's servers
+ * only, e.g. `DATABASE_POOL_MAX=4` to weigh a setting against its default).
  * --quick: one short round at 10 connections that only proves the bench works (CI); it never refuses.
  *
  * The cases are in cases.ts, one sample's measurement in sampling.ts, the summary, table and targets in report.ts.
@@ -20,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allCases, type Case, selectCases } from './cases.js';
+import { allCases, type Case, parseBaselineEnv, selectCases } from './cases.js';
 import { chooseLoadGenerator } from './load.js';
 import { fmt, summarize, summaryJson, table, targets } from './report.js';
 import { measure, type Sample, type SamplingContext } from './sampling.js';
@@ -63,7 +64,7 @@ async function main() {
   if (pinning.available) pinning.move(process.pid, '0');
   const load = chooseLoadGenerator(pinning);
   const cases = selectCases(
-    allCases(baseline),
+    allCases(baseline, parseBaselineEnv(process.env.BENCH_BASELINE_ENV)),
     process.env.BENCH_CASES?.split(',').map((s) => s.trim()),
   );
   const logDir = mkdtempSync(join(tmpdir(), 'shipshape-bench-'));
@@ -80,6 +81,8 @@ async function main() {
   );
   say(`  database: ${db.kind}`);
   if (baseline) say(`  baseline: the [baseline] rows run ${baseline}/dist, interleaved with this checkout's`);
+  if (baseline && process.env.BENCH_BASELINE_ENV)
+    say(`  baseline settings: ${process.env.BENCH_BASELINE_ENV}`);
   say(
     `  shipshape: APP_ENV=production NODE_ENV=production, generated SECRET_KEY, TRUST_PROXY=1, LOG_LEVEL=info (JSON to a file)`,
   );

@@ -82,6 +82,7 @@ export async function measure(
     rateLimitMax: settings.rateLimitMax,
     logFile,
     ...(c.root && { root: c.root }),
+    ...(c.env && { env: c.env }),
   });
   try {
     const request = {

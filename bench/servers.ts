@@ -36,6 +36,8 @@ export interface ServerSettings {
   root?: string;
   /** Extra node flags, e.g. --cpu-prof for bench/profile.ts. */
   nodeArgs?: string[];
+  /** Settings on top of the bench's own, for shipshape (BENCH_BASELINE_ENV). */
+  env?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -72,6 +74,7 @@ function shipshapeEnv(settings: ServerSettings, port: number, metricsPort: numbe
     RATE_LIMIT_MAX: String(settings.rateLimitMax),
     // As the Dockerfile and the systemd unit start it (test/runtime-flags.test.ts keeps the three the same).
     NODE_OPTIONS: SHIPSHAPE_NODE_OPTIONS,
+    ...settings.env,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Case } from '../bench/cases';
+import { allCases, type Case, parseBaselineEnv } from '../bench/cases';
 import { summarize, summaryJson, table, targets } from '../bench/report';
 import type { Sample } from '../bench/sampling';
 
@@ -143,5 +143,22 @@ describe('PRF-4: the benchmark report', () => {
       true,
     );
     expect(summary.rows.every((r) => !r.refused)).toBe(true);
+  });
+});
+
+describe('PRF-4: a setting weighed against its default in one run', () => {
+  test('when BENCH_BASELINE_ENV names settings, then only the baseline copies of shipshape cases get them', () => {
+    const env = parseBaselineEnv(' DATABASE_POOL_MAX=4  SESSION_CACHE_SECONDS=0 ');
+    expect(env).toEqual({ DATABASE_POOL_MAX: '4', SESSION_CACHE_SECONDS: '0' });
+    const all = allCases('/tmp/another-build', env);
+    const copies = all.filter((c) => c.root);
+    expect(copies.length).toBeGreaterThan(0);
+    expect(copies.every((c) => c.kind === 'shipshape' && c.env === env)).toBe(true);
+    expect(all.filter((c) => !c.root).every((c) => c.env === undefined)).toBe(true);
+  });
+
+  test('when a pair is not NAME=value, then the run stops and names it rather than measuring the default twice', () => {
+    expect(parseBaselineEnv(undefined)).toEqual({});
+    expect(() => parseBaselineEnv('DATABASE_POOL_MAX=4 pool=4')).toThrow(/pool=4 is not NAME=value/);
   });
 });
