@@ -1,5 +1,5 @@
 import { allCases, type Case, parseBaselineEnv } from '../bench/cases';
-import { summarize, summaryJson, table, targets } from '../bench/report';
+import { pairedRatio, summarize, summaryJson, table, targets } from '../bench/report';
 import type { Sample } from '../bench/sampling';
 
 /**
@@ -117,6 +117,43 @@ describe('PRF-4: the benchmark report', () => {
     expect(verdict(lines, 'GET /api/v1/notes >= 1.0x bare Express 5 + pg')).toBe('MET ');
     expect(verdict(lines, 'stretch: GET /api/v1/notes >= 1.3x')).toBe('MISS');
     expect(verdict(lines, '/health/live >= 1.1x bare Express 5')).toBe('MISS');
+  });
+
+  test('when the machine slows for a round, then the notes page is also reported round by round against the peer measured beside it', () => {
+    const peer: Case = {
+      id: 'express-pg',
+      label: 'express-pg',
+      kind: 'express-pg',
+      workers: 1,
+      method: 'GET',
+      path: '/api/v1/notes',
+    };
+    const summary = summarize(
+      [...cases, peer],
+      [
+        sample('raw', 10_000),
+        sample('express', 5_000),
+        sample('live-w1', 5_000),
+        sample('express-pg', 1_000, { round: 1 }),
+        sample('list-w1', 1_100, { round: 1 }),
+        sample('express-pg', 500, { round: 2 }),
+        sample('list-w1', 550, { round: 2 }),
+        sample('express-pg', 1_000, { round: 3 }),
+        sample('list-w1', 900, { round: 3 }),
+        sample('express-pg', 2_000, { round: 4, clean: false }),
+        sample('list-w1', 700, { round: 4 }),
+      ],
+      false,
+    );
+    expect(pairedRatio(summary, 'list-w1', 'express-pg')).toEqual({
+      median: expect.closeTo(1.1),
+      min: expect.closeTo(0.9),
+      max: expect.closeTo(1.1),
+      rounds: 3,
+    });
+    const line = targets(summary, run).find((l) => l.includes('GET /api/v1/notes >= 1.0x'));
+    // Each case's median alone (800 against 1,000) reads 0.80x: the slow round weighed on one side only.
+    expect(line).toMatch(/^MISS .*: 0\.80x; round by round 1\.10x \(0\.90x to 1\.10x over 3 rounds\)$/);
   });
 
   test('when every sample of a case was noisy, then it is refused and no target is judged on it', () => {
