@@ -14,6 +14,16 @@ const cases: Case[] = [
   { id: 'list-w1', label: 'list', kind: 'shipshape', workers: 1, method: 'GET', path: '/api/v1/notes' },
 ];
 
+/** A peer that serves the same notes page as shipshape. */
+const peer = (kind: 'express-pg' | 'fastify-pg'): Case => ({
+  id: kind,
+  label: kind,
+  kind,
+  workers: 1,
+  method: 'GET',
+  path: '/api/v1/notes',
+});
+
 function sample(caseId: string, requestsPerSecond: number, overrides: Partial<Sample> = {}): Sample {
   return {
     caseId,
@@ -78,25 +88,7 @@ describe('PRF-4: the benchmark report', () => {
   });
 
   test('when the Express + pg and Fastify + pg peers are measured, then the notes page is reported as a ratio to each and judged against bare Express + pg', () => {
-    const peers: Case[] = [
-      ...cases,
-      {
-        id: 'express-pg',
-        label: 'express-pg',
-        kind: 'express-pg',
-        workers: 1,
-        method: 'GET',
-        path: '/api/v1/notes',
-      },
-      {
-        id: 'fastify-pg',
-        label: 'fastify-pg',
-        kind: 'fastify-pg',
-        workers: 1,
-        method: 'GET',
-        path: '/api/v1/notes',
-      },
-    ];
+    const peers: Case[] = [...cases, peer('express-pg'), peer('fastify-pg')];
     const summary = summarize(
       peers,
       [
@@ -120,16 +112,8 @@ describe('PRF-4: the benchmark report', () => {
   });
 
   test('when the machine slows for a round, then the notes page is also reported round by round against the peer measured beside it', () => {
-    const peer: Case = {
-      id: 'express-pg',
-      label: 'express-pg',
-      kind: 'express-pg',
-      workers: 1,
-      method: 'GET',
-      path: '/api/v1/notes',
-    };
     const summary = summarize(
-      [...cases, peer],
+      [...cases, peer('express-pg')],
       [
         sample('raw', 10_000),
         sample('express', 5_000),
