@@ -31,6 +31,8 @@ import { coreCount, cpuModel, detectPinning } from './system.js';
 
 const settings = readSettings();
 const baseline = process.env.BENCH_BASELINE;
+// Settings for a baseline that does not run would measure the default alone and read like a comparison.
+if (process.env.BENCH_BASELINE_ENV && !baseline) throw new Error('BENCH_BASELINE_ENV needs BENCH_BASELINE');
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 /** Rounds interleaved: each visits every case, starting one further along, so drift spreads over all. */
