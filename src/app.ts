@@ -17,8 +17,9 @@ import { sessionRoutes } from './features/sessions/routes.js';
 import { verificationRoutes } from './features/verification/routes.js';
 import { mailVerification } from './features/verification/service.js';
 import { Lifecycle } from './health/lifecycle.js';
+import { answerLivenessFirst } from './health/liveness-first.js';
 import { isHealthPath } from './health/paths.js';
-import { mountHealthRoutes } from './health/routes.js';
+import { answerAlive, mountHealthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { errorHandler } from './http/error-handler.js';
 import { sendJson } from './http/json-response.js';
@@ -156,15 +157,15 @@ export function createApp(deps: AppDeps): Express {
     },
   };
 
-  app.use(
-    requestEnvelope({
-      logger, // one access line per request
-      isQuiet: isHealthPath,
-      metrics: deps.metrics,
-      applySecurityHeaders: securityHeaders({ hsts: config.strict }),
-      requestTimeoutMs: config.http.requestTimeoutMs, // 503 rather than a hang
-    }),
-  );
+  const envelope = requestEnvelope({
+    logger, // one access line per request
+    isQuiet: isHealthPath,
+    metrics: deps.metrics,
+    applySecurityHeaders: securityHeaders({ hsts: config.strict }),
+    requestTimeoutMs: config.http.requestTimeoutMs, // 503 rather than a hang
+  });
+  app.use(envelope);
+  answerLivenessFirst(app, envelope, answerAlive);
   if (sentryEnabled()) app.use(sentryRequestScope());
   mountHealthRoutes(app, {
     db,

@@ -1,10 +1,15 @@
-import type { IRouter } from 'express';
+import type { IRouter, RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { checkDatabase } from '../db/health.js';
 import { pendingMigrations } from '../db/migrations.js';
 import type { Lifecycle } from './lifecycle.js';
 import { PROBE_PATHS } from './paths.js';
 import { checkRedis, type RedisProbeTarget } from './redis.js';
+
+/** The process can answer: nothing else is checked, so a database outage never gets the app restarted. */
+export const answerAlive: RequestHandler = (_req, res) => {
+  res.json({ status: 'alive' });
+};
 
 export interface HealthOptions {
   db: Knex;
@@ -30,10 +35,7 @@ export function mountHealthRoutes(
   router: IRouter,
   { db, replica, lifecycle, shippedMigrations, redis }: HealthOptions,
 ): void {
-  // The process can answer: nothing else is checked, so a database outage never gets the app restarted.
-  router.get([...PROBE_PATHS.live], (_req, res) => {
-    res.json({ status: 'alive' });
-  });
+  router.get([...PROBE_PATHS.live], answerAlive); // also answered before the router: liveness-first.ts
 
   router.get([...PROBE_PATHS.health], async (_req, res) => {
     const [database, replicaCheck] = await Promise.all([

@@ -17,6 +17,8 @@ export function rememberMountPath(): RequestHandler {
 
 /** The route template ('/api/v1/notes/:id'), never the raw path. */
 export function routeLabel(req: Request, res: Response): string {
+  // Set where a request is answered before the router, so req.route is never set (the liveness probe).
+  if (typeof res.locals.routeLabel === 'string') return res.locals.routeLabel;
   const template = req.route?.path;
   if (typeof template !== 'string') {
     // A route declared with several paths (the health probes): the matched one is one of a fixed few.
