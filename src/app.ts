@@ -17,11 +17,11 @@ import { sessionRoutes } from './features/sessions/routes.js';
 import { verificationRoutes } from './features/verification/routes.js';
 import { mailVerification } from './features/verification/service.js';
 import { Lifecycle } from './health/lifecycle.js';
-import { answerLivenessFirst } from './health/liveness-first.js';
 import { isHealthPath } from './health/paths.js';
 import { answerAlive, mountHealthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { errorHandler } from './http/error-handler.js';
+import { installFrontDoor } from './http/front-door.js';
 import { sendJson } from './http/json-response.js';
 import { notFound } from './http/problem.js';
 import { authRateLimit, generalRateLimit, type RedisCommander } from './http/rate-limit.js';
@@ -165,7 +165,7 @@ export function createApp(deps: AppDeps): Express {
     requestTimeoutMs: config.http.requestTimeoutMs, // 503 rather than a hang
   });
   app.use(envelope);
-  answerLivenessFirst(app, envelope, answerAlive);
+  installFrontDoor(app, { envelope, answerLive: answerAlive });
   if (sentryEnabled()) app.use(sentryRequestScope());
   mountHealthRoutes(app, {
     db,

@@ -35,7 +35,7 @@ export function mountHealthRoutes(
   router: IRouter,
   { db, replica, lifecycle, shippedMigrations, redis }: HealthOptions,
 ): void {
-  router.get([...PROBE_PATHS.live], answerAlive); // also answered before the router: liveness-first.ts
+  router.get([...PROBE_PATHS.live], answerAlive); // also answered before the router: http/front-door.ts
 
   router.get([...PROBE_PATHS.health], async (_req, res) => {
     const [database, replicaCheck] = await Promise.all([

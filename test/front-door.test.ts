@@ -1,3 +1,4 @@
+import express from 'express';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { Lifecycle } from '../src/health/lifecycle';
@@ -6,7 +7,7 @@ import { createMetrics } from '../src/observability/metrics';
 import { testConfig, useTestApp } from './support/harness';
 import { logCapture } from './support/log-capture';
 
-// The liveness probe is answered before Express's router (src/health/liveness-first.ts); a trailing slash
+// The liveness probe is answered before Express's router (src/http/front-door.ts); a trailing slash
 // takes the routed way to the same handler. Whatever a client can see must not tell the two apart.
 const { lines, sink } = logCapture();
 const { db } = useTestApp();
@@ -85,5 +86,26 @@ describe('HLT-4: liveness answered before the router', () => {
     const response = await request(app).post('/health/live').send({});
     expect(response.status).toBe(404);
     expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  test('when the app is mounted in another app, then its probes and routes answer under the mount path', async () => {
+    const parent = express();
+    parent.use('/svc', app);
+    expect((await request(parent).get('/svc/health/live').expect(200)).body).toEqual({ status: 'alive' });
+    const refused = await request(parent)
+      .get('/svc/api/v1/notes')
+      .set('X-Request-Id', 'mounted-notes-1')
+      .expect(401);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    // What the parent's router set is kept: the access line and the metrics name the full path.
+    expect(lines.find((line) => line.requestId === 'mounted-notes-1')).toMatchObject({
+      req: { url: '/svc/api/v1/notes' },
+      res: { statusCode: 401 },
+    });
+    const counted = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'http_requests_total');
+    expect(
+      counted?.values.some((v) => v.labels.route === '/svc/api/v1/notes' && v.labels.status_code === '401'),
+    ).toBe(true);
+    await request(parent).get('/health/live').expect(404);
   });
 });
