@@ -16,9 +16,9 @@ export interface FrontDoorOptions {
 /**
  * Gives req and res every own property that Express, the router and the middleware add to them, in one fixed
  * order, before Express swaps their prototypes. On Node 20, each property added to an object after its
- * prototype was swapped costs far more than a store to one it already has: measured side by side, a notes
- * page took 354 against 449 us of CPU with this done first (docs/performance.md, change 19). Each is set only
- * where absent, so an app mounted in another keeps what the parent set.
+ * prototype was swapped costs far more than a store to one it already has: measured side by side on Node 20,
+ * a notes page took 302-306 against 369 us of CPU with this done first (docs/performance.md, change 19).
+ * Each is set only where absent, so an app mounted in another keeps what the parent set.
  */
 function giveFinalShape(req: IncomingMessage, res: ServerResponse): void {
   const fields = req as unknown as Record<string, unknown>;
@@ -33,6 +33,9 @@ function giveFinalShape(req: IncomingMessage, res: ServerResponse): void {
   fields.body ??= undefined; // the body parser
   fields.route ??= undefined; // router
   (res as unknown as Record<string, unknown>).locals ??= Object.create(null);
+  // Node's own writeHead sets these two; until then they are read from ServerResponse's prototype.
+  if (!Object.hasOwn(res, 'statusCode')) res.statusCode = 200;
+  if (!Object.hasOwn(res, 'statusMessage')) res.statusMessage = undefined as unknown as string;
 }
 
 /**
@@ -43,7 +46,8 @@ function giveFinalShape(req: IncomingMessage, res: ServerResponse): void {
  * same answer. The envelope still runs first, so a probe carries what the routed one carried: its id, the
  * security headers, the deadline, the metrics and the access line.
  *
- * Why: on Node 20, Express's own dispatch costs a probe more than everything the envelope adds.
+ * Why: on Node 20, Express's own dispatch costs a probe more than everything the envelope adds (76 against
+ * 124 us of CPU per probe with the shaping, change 19).
  */
 export function installFrontDoor(app: Express, { envelope, answerLive }: FrontDoorOptions): void {
   const instance = app as unknown as { handle: Handle };
