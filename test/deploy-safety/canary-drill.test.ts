@@ -72,7 +72,7 @@ async function underLoad(script: string, args: string[], marker: string, env: Re
   return { result, seen, answers, reloads };
 }
 
-/** Each reload returned once nginx's previous workers were gone (deploy/slots.sh reload_nginx). */
+/** Each reload returned once nginx's previous workers were gone (deploy/nginx-reload.sh reload_nginx). */
 const reloadsAwaited = (stderr: string) =>
   (stderr.match(/nginx reloaded: its previous workers exited/g) ?? []).length;
 

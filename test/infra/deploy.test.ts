@@ -284,6 +284,7 @@ describe('deploy scripts', () => {
     'restore.sh',
     'provision.sh',
     'render-nginx-site.sh',
+    'upstream-host.sh',
   ])('when %s is asked for help, then it prints a usage line', (name) => {
     const result = run(join(REPO, 'deploy', name), ['--help']);
     expect(result.stderr).toMatch(/^usage: /);
