@@ -137,9 +137,15 @@ describe('OPS-18: several app hosts behind nginx', () => {
       const reload = await rotation('out', host);
       expect(serverLine(host)).toMatch(/ down;$/);
       const outMs = Date.now() - began;
+      const afterOut = new Date().toISOString();
       const { code } = await host.drain();
       await host.start();
+      const beforeIn = new Date().toISOString();
       await rotation('in', host);
+      // While out, through its drain and its restart, nginx sent it nothing.
+      expect(host.requests((line) => String(line.time) >= afterOut && String(line.time) < beforeIn)).toEqual(
+        [],
+      );
       expect(serverLine(host)).not.toContain('down');
       const readyMs = Date.now() - began;
       const rotationMs = await backInRotation(host);
@@ -196,6 +202,7 @@ describe('OPS-18: several app hosts behind nginx', () => {
     const started = Date.now();
     await rotation('out', drained);
     const outMs = Date.now() - started;
+    const afterOut = new Date().toISOString();
     const { code } = await drained.drain();
     const drainMs = Date.now() - started - outMs;
     await sleep(1_500);
@@ -206,6 +213,9 @@ describe('OPS-18: several app hosts behind nginx', () => {
     );
     expect(code).toBe(0);
     expect(tally.get.failed + tally.post.failed).toBe(0);
+    // Once out, nginx sent it nothing: what it served finished before nginx's old workers exited.
+    expect(drained.requests((line) => String(line.time) >= afterOut)).toEqual([]);
+    expect(drained.requests().length).toBeGreaterThan(0);
   });
 });
 
